@@ -1,0 +1,1 @@
+//! Samlet connector for akeneo (work in progress).

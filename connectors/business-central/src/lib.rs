@@ -1,0 +1,1 @@
+//! Samlet connector for business-central (work in progress).

@@ -1,0 +1,1 @@
+//! Samlet connector for klaviyo (work in progress).

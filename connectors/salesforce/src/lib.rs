@@ -1,0 +1,1 @@
+//! Samlet connector for salesforce (work in progress).

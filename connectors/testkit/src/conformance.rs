@@ -1,0 +1,654 @@
+//! The connector conformance suite: every connector runs it against its simulator, for every
+//! capability it declares. Same inputs, same normalised answers (equal to the world's truth),
+//! missing keys absent, the same typed errors for bad credentials, upstream faults and
+//! malformed bodies, and paging that walks the whole collection without gaps or repeats.
+//!
+//! A failure panics with `conformance: <requirement>: <detail>`, naming the broken rule.
+//!
+//! ```ignore
+//! let harness = Harness { world, connector, bad_credentials, control: sim.control.clone(),
+//!     customer_slice: Some(CustomerSlice::Crm), api_paths: vec!["/services/data".into()] };
+//! samlet_testkit::conformance::run(&harness).await;
+//! ```
+
+use crate::sim::{FaultPlan, SimControl};
+use crate::world::{CustomerSlice, World, B2B_GROUP};
+use samlet_connector::context::{Channel, Currency, Locale, RequestContext};
+use samlet_connector::ids::{CustomerGroup, CustomerNumber, OrderNumber, ProductId, Sku};
+use samlet_connector::model::{normalize_email, normalize_phone, MatchKey, Product};
+use samlet_connector::paging::PageRequest;
+use samlet_connector::{Capability, Connector, ConnectorError, ErrorKind};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the suite needs: a connector wired to its simulator, and a way to break things.
+pub struct Harness {
+    /// The world the simulator serves.
+    pub world: Arc<World>,
+    /// The connector, with valid credentials.
+    pub connector: Connector,
+    /// The same connector with wrong credentials.
+    pub bad_credentials: Connector,
+    /// The simulator's fault controls.
+    pub control: SimControl,
+    /// The customer slice the system holds, if it serves customers.
+    pub customer_slice: Option<CustomerSlice>,
+    /// Path prefixes of the data API (faults are injected there, not on the token endpoint).
+    pub api_paths: Vec<String>,
+}
+
+fn fail(requirement: &str, detail: impl std::fmt::Display) -> ! {
+    panic!("conformance: {requirement}: {detail}")
+}
+
+fn cx() -> RequestContext {
+    RequestContext::default()
+}
+
+/// Evenly spread sample of `n` indexes below `count`.
+fn sample(count: u32, n: u32) -> Vec<u32> {
+    let step = (count / n.max(1)).max(1);
+    (0..count)
+        .step_by(step as usize)
+        .take(n as usize)
+        .map(|i| (i * 7 + 3) % count)
+        .collect()
+}
+
+/// Runs every check that applies to the connector's declared capabilities.
+pub async fn run(h: &Harness) {
+    let caps = h.connector.capabilities();
+    if caps.is_empty() {
+        fail("declares capabilities", "the connector serves nothing");
+    }
+    for cap in &caps {
+        match cap {
+            Capability::Customers => customers(h).await,
+            Capability::Products => products(h).await,
+            Capability::Prices => prices(h).await,
+            Capability::Inventory => inventory(h).await,
+            Capability::Locations => locations(h).await,
+            Capability::Orders => orders(h).await,
+        }
+    }
+    errors(h).await;
+}
+
+/// A cheap call through the connector's first capability; used by the error checks.
+async fn probe(c: &Connector, w: &World) -> Result<(), ConnectorError> {
+    let sku = w.skus(0)[0].clone();
+    if let Some(s) = &c.customers {
+        s.customers(
+            &cx(),
+            &[MatchKey::CustomerNumber(World::customer_number(0))],
+        )
+        .await
+        .map(drop)
+    } else if let Some(s) = &c.products {
+        s.products(&cx(), &[World::product_id(0)]).await.map(drop)
+    } else if let Some(s) = &c.prices {
+        s.prices(&cx(), &[sku]).await.map(drop)
+    } else if let Some(s) = &c.inventory {
+        s.stock(&cx(), &[sku]).await.map(drop)
+    } else if let Some(s) = &c.orders {
+        s.orders(&cx(), &[World::order_number(0)]).await.map(drop)
+    } else if let Some(s) = &c.locations {
+        s.locations(&cx()).await.map(drop)
+    } else {
+        Ok(())
+    }
+}
+
+async fn errors(h: &Harness) {
+    let w = &h.world;
+    // Bad credentials are a typed auth failure, not a crash or a generic error.
+    match probe(&h.bad_credentials, w).await {
+        Err(e) if e.kind == ErrorKind::Unauthorized => {}
+        other => fail(
+            "bad credentials give UPSTREAM_AUTH",
+            format!("{:?}", other.map_err(|e| e.kind)),
+        ),
+    }
+    let only = h.api_paths.clone();
+    // One transient 503 on a read is retried away.
+    h.control.set_faults(FaultPlan {
+        fail_next: 1,
+        only_paths: only.clone(),
+        ..FaultPlan::default()
+    });
+    if let Err(e) = probe(&h.connector, w).await {
+        fail("a single transient 503 on a read is retried", e);
+    }
+    // A persistent outage is Unavailable.
+    h.control.set_faults(FaultPlan {
+        fail_next: 50,
+        only_paths: only.clone(),
+        ..FaultPlan::default()
+    });
+    let r = probe(&h.connector, w).await;
+    h.control.clear_faults();
+    match r {
+        Err(e) if e.kind == ErrorKind::Unavailable && e.connector == h.connector.name => {}
+        other => fail(
+            "a persistent 503 gives UPSTREAM_UNAVAILABLE naming the connector",
+            format!("{:?}", other.map_err(|e| (e.kind, e.connector))),
+        ),
+    }
+    // A malformed body is InvalidResponse, with no panic.
+    h.control.set_faults(FaultPlan {
+        malformed_next: 50,
+        only_paths: only.clone(),
+        ..FaultPlan::default()
+    });
+    let r = probe(&h.connector, w).await;
+    h.control.clear_faults();
+    match r {
+        Err(e) if e.kind == ErrorKind::InvalidResponse => {}
+        other => fail(
+            "a malformed body gives UPSTREAM_INVALID_RESPONSE",
+            format!("{:?}", other.map_err(|e| e.kind)),
+        ),
+    }
+    // A long Retry-After is reported, not slept through.
+    h.control.set_faults(FaultPlan {
+        rate_limit_next: 50,
+        retry_after_secs: 30,
+        only_paths: only,
+        ..FaultPlan::default()
+    });
+    let r = probe(&h.connector, w).await;
+    h.control.clear_faults();
+    match r {
+        Err(e)
+            if e.kind == ErrorKind::RateLimited
+                && e.retry_after == Some(Duration::from_secs(30)) => {}
+        other => fail(
+            "429 with Retry-After gives RATE_LIMITED with retry_after",
+            format!("{:?}", other.map_err(|e| (e.kind, e.retry_after))),
+        ),
+    }
+    // And afterwards the connector works again.
+    if let Err(e) = probe(&h.connector, w).await {
+        fail("the connector recovers after faults clear", e);
+    }
+}
+
+async fn customers(h: &Harness) {
+    let w = &h.world;
+    let slice = h.customer_slice.unwrap_or_else(|| {
+        fail(
+            "customer slice",
+            "a customer source must name its CustomerSlice in the harness",
+        )
+    });
+    let src = h.connector.customers.as_ref().expect("declared");
+    let held: Vec<u32> = sample(w.customer_count(), 200)
+        .into_iter()
+        .filter(|&i| w.in_slice(slice, i))
+        .take(25)
+        .collect();
+    let not_held: Vec<u32> = sample(w.customer_count(), 400)
+        .into_iter()
+        .filter(|&i| !w.in_slice(slice, i))
+        .take(5)
+        .collect();
+    // Keys of every kind, e-mails in a casing no system stores.
+    let mut keys = Vec::new();
+    for &i in held.iter().chain(&not_held) {
+        let truth = w.customer(i);
+        keys.push(MatchKey::CustomerNumber(truth.number.clone()));
+        keys.push(MatchKey::email(&truth.email.to_uppercase()).expect("valid"));
+    }
+    keys.push(MatchKey::email("nobody@nowhere.example").expect("valid"));
+    keys.push(MatchKey::CustomerNumber(CustomerNumber::new("C9999999")));
+    let found = src
+        .customers(&cx(), &keys)
+        .await
+        .unwrap_or_else(|e| fail("customers by number and e-mail", e));
+    for &i in &held {
+        let truth = w.customer(i);
+        let sys = w.system_customer(slice, i).expect("held");
+        for key in [
+            MatchKey::CustomerNumber(truth.number.clone()),
+            MatchKey::Email(truth.email.clone()),
+        ] {
+            let recs = found.get(&key).unwrap_or_else(|| {
+                fail(
+                    "a held customer is found by every key",
+                    format!("{key:?} missing"),
+                )
+            });
+            let r = recs
+                .iter()
+                .find(|r| r.number.as_ref() == Some(&truth.number))
+                .unwrap_or_else(|| {
+                    fail(
+                        "records carry the shared customer number",
+                        format!("{key:?}: {recs:?}"),
+                    )
+                });
+            let want_phone = sys
+                .phone
+                .as_deref()
+                .and_then(|p| normalize_phone(p, truth.country));
+            let checks = [
+                (
+                    "e-mail is normalised",
+                    r.email.as_deref() == normalize_email(&sys.email).as_deref(),
+                ),
+                ("phone is E.164", r.phone == want_phone),
+                ("kind", r.kind == truth.kind),
+                (
+                    "names",
+                    r.first_name.as_deref() == Some(sys.first_name.as_str())
+                        && r.last_name.as_deref() == Some(sys.last_name.as_str()),
+                ),
+                ("company name", r.company_name == sys.company_name),
+                ("loyalty number", r.loyalty_number == sys.loyalty_number),
+                (
+                    "loyalty tier",
+                    r.loyalty_tier.as_deref() == sys.loyalty_tier,
+                ),
+                ("customer group", r.customer_group == sys.customer_group),
+                (
+                    "address country",
+                    r.address.as_ref().map(|a| a.country.as_str()) == Some(truth.country),
+                ),
+                ("consents", {
+                    let mut a: Vec<_> = r.consents.iter().map(|c| (c.channel, c.granted)).collect();
+                    let mut b: Vec<_> = sys
+                        .consents
+                        .iter()
+                        .map(|c| (c.channel, c.granted))
+                        .collect();
+                    a.sort_by_key(|x| format!("{x:?}"));
+                    b.sort_by_key(|x| format!("{x:?}"));
+                    a == b
+                }),
+                (
+                    "source names the connector",
+                    r.source.connector == h.connector.name && !r.source.native_id.is_empty(),
+                ),
+            ];
+            for (what, ok) in checks {
+                if !ok {
+                    fail(
+                        &format!("customer record maps correctly: {what}"),
+                        format!("{}: got {r:?}, system holds {sys:?}", truth.number),
+                    );
+                }
+            }
+        }
+        // Phone and loyalty keys, where this system holds them.
+        if let Some(p) = sys
+            .phone
+            .as_deref()
+            .and_then(|p| normalize_phone(p, truth.country))
+        {
+            let got = src
+                .customers(&cx(), &[MatchKey::Phone(p.clone())])
+                .await
+                .unwrap_or_else(|e| fail("customers by phone", e));
+            if !got
+                .get(&MatchKey::Phone(p.clone()))
+                .is_some_and(|v| v.iter().any(|r| r.number.as_ref() == Some(&truth.number)))
+            {
+                fail("a held customer is found by phone", format!("{p}: {got:?}"));
+            }
+        }
+        if let Some(l) = &sys.loyalty_number {
+            let key = MatchKey::LoyaltyNumber(l.clone());
+            let got = src
+                .customers(&cx(), std::slice::from_ref(&key))
+                .await
+                .unwrap_or_else(|e| fail("customers by loyalty number", e));
+            if !got
+                .get(&key)
+                .is_some_and(|v| v.iter().any(|r| r.number.as_ref() == Some(&truth.number)))
+            {
+                fail(
+                    "a held customer is found by loyalty number",
+                    format!("{l}: {got:?}"),
+                );
+            }
+        }
+    }
+    for &i in &not_held {
+        let n = World::customer_number(i);
+        if found.contains_key(&MatchKey::CustomerNumber(n.clone())) {
+            fail("a customer the system does not hold is absent", n);
+        }
+    }
+    for key in [
+        MatchKey::email("nobody@nowhere.example").expect("valid"),
+        MatchKey::CustomerNumber(CustomerNumber::new("C9999999")),
+    ] {
+        if found.contains_key(&key) {
+            fail("an unknown key is absent, not an error", format!("{key:?}"));
+        }
+    }
+    let empty = src
+        .customers(&cx(), &[])
+        .await
+        .unwrap_or_else(|e| fail("an empty batch is answered", e));
+    if !empty.is_empty() {
+        fail("an empty batch gives an empty map", format!("{empty:?}"));
+    }
+}
+
+fn same_product(got: &Product, want: &Product) -> Result<(), String> {
+    let mut diffs = Vec::new();
+    if got.id != want.id {
+        diffs.push("id");
+    }
+    if got.name != want.name {
+        diffs.push("name (every locale)");
+    }
+    if got.description != want.description {
+        diffs.push("description (every locale)");
+    }
+    if got.categories != want.categories {
+        diffs.push("categories");
+    }
+    let attrs = |p: &Product| {
+        let mut a: Vec<_> = p
+            .attributes
+            .iter()
+            .map(|a| (a.code.clone(), a.value.clone()))
+            .collect();
+        a.sort_by(|x, y| x.0.cmp(&y.0));
+        a
+    };
+    if attrs(got) != attrs(want) {
+        diffs.push("attributes");
+    }
+    let skus = |p: &Product| {
+        p.variants
+            .iter()
+            .map(|v| (v.sku.clone(), v.name.clone(), v.attributes.clone()))
+            .collect::<Vec<_>>()
+    };
+    if skus(got) != skus(want) {
+        diffs.push("variants (sku, name, axes, in order)");
+    }
+    if got.media.is_empty() || got.variants.iter().any(|v| v.media.is_empty()) {
+        diffs.push("media");
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: {} differ\n got: {got:?}\nwant: {want:?}",
+            want.id,
+            diffs.join(", ")
+        ))
+    }
+}
+
+async fn products(h: &Harness) {
+    let w = &h.world;
+    let src = h.connector.products.as_ref().expect("declared");
+    let idx = sample(w.product_count(), 30);
+    let mut ids: Vec<ProductId> = idx.iter().map(|&i| World::product_id(i)).collect();
+    ids.push(ProductId::new("P999999"));
+    let got = src
+        .products(&cx(), &ids)
+        .await
+        .unwrap_or_else(|e| fail("products by id", e));
+    for &i in &idx {
+        let want = w.product(i, "");
+        let p = got
+            .get(&want.id)
+            .unwrap_or_else(|| fail("every known product is found", &want.id));
+        if let Err(d) = same_product(p, &want) {
+            fail("products map to the world's truth", d);
+        }
+    }
+    if got.contains_key(&ProductId::new("P999999")) {
+        fail("an unknown product is absent", "P999999");
+    }
+    // By SKU: each SKU answers with the product that holds it.
+    let mut skus: Vec<Sku> = idx
+        .iter()
+        .take(10)
+        .map(|&i| w.skus(i).last().cloned().expect("a variant"))
+        .collect();
+    skus.push(Sku::new("P999999-OAK"));
+    let by_sku = src
+        .products_by_sku(&cx(), &skus)
+        .await
+        .unwrap_or_else(|e| fail("products by sku", e));
+    for sku in &skus[..skus.len() - 1] {
+        let p = by_sku
+            .get(sku)
+            .unwrap_or_else(|| fail("every known sku finds its product", sku));
+        if p.variant(sku).is_none() {
+            fail("products_by_sku returns the product holding the sku", sku);
+        }
+    }
+    if by_sku.contains_key(&Sku::new("P999999-OAK")) {
+        fail("an unknown sku is absent", "P999999-OAK");
+    }
+    // Paging: the whole catalogue, no gaps, no repeats; an over-large page size is capped.
+    let mut seen = HashSet::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = src
+            .list_products(
+                &cx(),
+                &PageRequest {
+                    first: 1000,
+                    after: after.clone(),
+                },
+            )
+            .await
+            .unwrap_or_else(|e| fail("listing pages", e));
+        pages += 1;
+        if page.items.is_empty() && page.next.is_some() {
+            fail("an empty page is the last page", format!("page {pages}"));
+        }
+        for p in page.items {
+            if !seen.insert(p.id.clone()) {
+                fail("paging repeats no product", p.id);
+            }
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+        if pages > 10_000 {
+            fail("paging ends", "more than 10,000 pages");
+        }
+    }
+    if seen.len() != w.product_count() as usize {
+        fail(
+            "paging reaches every product",
+            format!("{} of {}", seen.len(), w.product_count()),
+        );
+    }
+    let small = src
+        .list_products(
+            &cx(),
+            &PageRequest {
+                first: 3,
+                after: None,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| fail("a small page", e));
+    if small.items.len() > 3 || small.items.is_empty() || small.next.is_none() {
+        fail(
+            "a page holds at most `first` items and links onward",
+            format!("{} items, next {:?}", small.items.len(), small.next),
+        );
+    }
+}
+
+fn contexts() -> Vec<RequestContext> {
+    let mut out = Vec::new();
+    for (channel, currency, group) in [
+        (Channel::Web, Currency::DKK, None),
+        (Channel::Store, Currency::SEK, None),
+        (Channel::App, Currency::NOK, None),
+        (Channel::Pos, Currency::EUR, None),
+        (
+            Channel::Web,
+            Currency::DKK,
+            Some(CustomerGroup::new(B2B_GROUP)),
+        ),
+    ] {
+        out.push(RequestContext {
+            channel,
+            currency,
+            customer_group: group,
+            locale: Locale::en_gb(),
+            ..RequestContext::default()
+        });
+    }
+    out
+}
+
+async fn prices(h: &Harness) {
+    let w = &h.world;
+    let src = h.connector.prices.as_ref().expect("declared");
+    let mut skus: Vec<Sku> = sample(w.product_count(), 48)
+        .into_iter()
+        .flat_map(|i| w.skus(i))
+        .collect();
+    skus.push(Sku::new("P999999-OAK"));
+    for cx in contexts() {
+        let got = src
+            .prices(&cx, &skus)
+            .await
+            .unwrap_or_else(|e| fail("prices for a batch", e));
+        for sku in &skus {
+            let want = w.price(
+                sku,
+                cx.channel.price_channel(),
+                cx.currency,
+                cx.customer_group.as_ref(),
+            );
+            if got.get(sku) != want.as_ref() {
+                fail(
+                    "prices equal the world's for the channel, currency and customer group",
+                    format!(
+                        "{sku} in {:?}/{}/{:?}: got {:?}, want {want:?}",
+                        cx.channel,
+                        cx.currency,
+                        cx.customer_group,
+                        got.get(sku)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+async fn inventory(h: &Harness) {
+    let w = &h.world;
+    let src = h.connector.inventory.as_ref().expect("declared");
+    let mut skus: Vec<Sku> = sample(w.product_count(), 48)
+        .into_iter()
+        .flat_map(|i| w.skus(i))
+        .collect();
+    skus.push(Sku::new("P999999-OAK"));
+    let got = src
+        .stock(&cx(), &skus)
+        .await
+        .unwrap_or_else(|e| fail("stock for a batch", e));
+    for sku in &skus {
+        let want = w.stock(sku).map(|mut v| {
+            v.sort_by(|a, b| a.location.cmp(&b.location));
+            v
+        });
+        let have = got.get(sku).cloned().map(|mut v| {
+            v.sort_by(|a, b| a.location.cmp(&b.location));
+            v
+        });
+        if have != want {
+            fail(
+                "stock per location equals the world's",
+                format!("{sku}: got {have:?}, want {want:?}"),
+            );
+        }
+    }
+}
+
+async fn locations(h: &Harness) {
+    let w = &h.world;
+    let src = h.connector.locations.as_ref().expect("declared");
+    let mut got = src
+        .locations(&cx())
+        .await
+        .unwrap_or_else(|e| fail("locations", e));
+    got.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut want = w.locations().to_vec();
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    if got != want {
+        fail(
+            "locations equal the world's",
+            format!("got {got:?}\nwant {want:?}"),
+        );
+    }
+}
+
+async fn orders(h: &Harness) {
+    let w = &h.world;
+    let src = h.connector.orders.as_ref().expect("declared");
+    let idx = sample(w.order_count(), 20);
+    let mut numbers: Vec<OrderNumber> = idx.iter().map(|&j| World::order_number(j)).collect();
+    numbers.push(OrderNumber::new("SO9999999"));
+    let got = src
+        .orders(&cx(), &numbers)
+        .await
+        .unwrap_or_else(|e| fail("orders by number", e));
+    for &j in &idx {
+        let want = w.order(j);
+        let o = got
+            .get(&want.number)
+            .unwrap_or_else(|| fail("every known order is found", &want.number));
+        if o != &want {
+            fail(
+                "orders equal the world's (lines, totals, status, shipments)",
+                format!("got {o:?}\nwant {want:?}"),
+            );
+        }
+    }
+    if got.contains_key(&OrderNumber::new("SO9999999")) {
+        fail("an unknown order is absent", "SO9999999");
+    }
+    let customers: Vec<u32> = sample(w.customer_count(), 200)
+        .into_iter()
+        .filter(|&i| w.orders_of(i).len() >= 2)
+        .take(8)
+        .collect();
+    let numbers: Vec<CustomerNumber> = customers
+        .iter()
+        .map(|&i| World::customer_number(i))
+        .collect();
+    let got = src
+        .orders_for_customers(&cx(), &numbers, 3)
+        .await
+        .unwrap_or_else(|e| fail("orders for customers", e));
+    for &i in &customers {
+        let want: Vec<OrderNumber> = w
+            .orders_of(i)
+            .iter()
+            .rev()
+            .take(3)
+            .map(|&j| World::order_number(j))
+            .collect();
+        let have: Vec<OrderNumber> = got
+            .get(&World::customer_number(i))
+            .map(|v| v.iter().map(|o| o.number.clone()).collect())
+            .unwrap_or_default();
+        if have != want {
+            fail(
+                "a customer's latest orders, newest first, at most `limit`",
+                format!("C{i}: got {have:?}, want {want:?}"),
+            );
+        }
+    }
+}

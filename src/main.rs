@@ -1,0 +1,2 @@
+//! The `samlet` binary.
+fn main() {}
