@@ -1,2 +1,157 @@
-//! The `samlet` binary.
-fn main() {}
+//! The `samlet` binary: parses the command line and calls into the library.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use samlet::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Samlet: one GraphQL graph over your CRM, PIM, ERP and marketing systems.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the graph for a configuration file.
+    Serve {
+        /// The configuration file (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate a configuration file without connecting; prints each problem as
+    /// `file:line:col: key: what to write`.
+    Check {
+        /// The configuration file (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    #[cfg(feature = "demo")]
+    /// Run the embedded demo: simulated vendors serving a generated world, wired to the
+    /// gateway over real HTTP, with a GraphQL IDE at /graphql.
+    Demo {
+        /// Port to serve the gateway on.
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// World seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// World scale factor (1 = 2,000 products, 10,000 customers, 50,000 orders).
+        #[arg(long, default_value_t = 1)]
+        scale: u32,
+        /// Print the generated configuration and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
+}
+
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Schema => {
+            print!("{}", samlet::graph::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { config } => match Config::load(&config) {
+            Ok(c) => {
+                println!(
+                    "{}: ok ({} connectors: {})",
+                    config.display(),
+                    c.connectors.len(),
+                    c.connectors
+                        .iter()
+                        .map(|c| format!("{} ({})", c.name, c.kind()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Serve { config } => {
+            let config = Config::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let listener = tokio::net::TcpListener::bind(config.server.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+            tracing::info!(addr = %config.server.listen, "serving GraphQL at /graphql");
+            samlet::serve(config, listener, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "demo")]
+        Command::Demo {
+            port,
+            host,
+            seed,
+            scale,
+            print_config,
+        } => {
+            use samlet::demo::DemoStack;
+            use samlet_testkit::WorldConfig;
+            use std::net::SocketAddr;
+            let started = std::time::Instant::now();
+            let listener = tokio::net::TcpListener::bind(SocketAddr::new(host, port))
+                .await
+                .with_context(|| {
+                    format!("cannot listen on {host}:{port}; pass --port to choose another")
+                })?;
+            let addr = listener.local_addr()?;
+            let stack = DemoStack::start(WorldConfig { seed, scale }, addr).await?;
+            if print_config {
+                print!("{}", stack.config_text);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let config = stack.config()?;
+            let w = &stack.world;
+            println!(
+                "Samlet demo: world seed {seed} scale {scale} ({} products, {} customers, {} orders, {} locations) ready in {} ms",
+                w.product_count(),
+                w.customer_count(),
+                w.order_count(),
+                w.locations().len(),
+                started.elapsed().as_millis()
+            );
+            for (name, sim) in &stack.simulators {
+                println!("  simulator {name:<10} {}", sim.base_url());
+            }
+            println!("GraphQL and IDE: http://{addr}/graphql");
+            samlet::serve(config, listener, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

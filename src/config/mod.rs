@@ -1,0 +1,487 @@
+//! The gateway's configuration: one TOML file naming the connector instances, which instance
+//! serves which capability, and the server's settings. `${ENV}` in any string value is replaced
+//! by that environment variable (for secrets). Parsing collects every problem and prints each
+//! as `file:line:col: key: what to write`.
+
+mod locate;
+mod registry;
+
+pub use locate::Located;
+pub use registry::{connector_kinds, ConnectorSpec};
+
+use samlet_connector::capability::Capability;
+use samlet_connector::context::{Channel, Currency, Locale};
+use samlet_connector::http::UpstreamPolicy;
+use samlet_connector::ids::ConnectorName;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A validated configuration, ready to connect.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Server settings.
+    pub server: ServerConfig,
+    /// The context a request gets when it names none.
+    pub defaults: ContextDefaults,
+    /// Connector instances by name, in file order.
+    pub connectors: Vec<ConnectorSpec>,
+    /// Which instances serve each capability; for customers, the order is the precedence
+    /// when records disagree.
+    pub capabilities: BTreeMap<Capability, Vec<ConnectorName>>,
+    /// Per-field precedence overrides for merged customers (field -> instances in order).
+    pub customer_precedence: BTreeMap<String, Vec<ConnectorName>>,
+}
+
+/// Server settings (`[server]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on, e.g. `"0.0.0.0:4000"`.
+    pub listen: SocketAddr,
+    /// Serve the GraphiQL IDE at `GET /graphql`. Off by default outside the demo.
+    pub ide: bool,
+    /// Allow schema introspection. Off by default outside the demo.
+    pub introspection: bool,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Deadline for one GraphQL request, e.g. `"15s"`.
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
+    /// Deepest accepted query nesting.
+    pub max_depth: usize,
+    /// Highest accepted query complexity (one point per field).
+    pub max_complexity: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            ide: false,
+            introspection: false,
+            max_body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(15),
+            max_depth: 16,
+            max_complexity: 5_000,
+        }
+    }
+}
+
+/// Request-context defaults (`[defaults]`), used where a request's headers say nothing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContextDefaults {
+    /// Channel, e.g. `"web"`.
+    pub channel: Channel,
+    /// Locale, e.g. `"da-DK"`.
+    pub locale: Locale,
+    /// Currency, e.g. `"DKK"`.
+    pub currency: Currency,
+    /// Country assumed for phone numbers written without a country code, e.g. `"DK"`.
+    pub phone_country: String,
+}
+
+impl Default for ContextDefaults {
+    fn default() -> Self {
+        ContextDefaults {
+            channel: Channel::Web,
+            locale: Locale::da_dk(),
+            currency: Currency::DKK,
+            phone_country: "DK".into(),
+        }
+    }
+}
+
+/// Upstream policy overrides (`[upstream]` for all connectors, `[connectors.NAME.upstream]`
+/// for one). Unset fields inherit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamOverrides {
+    /// Deadline for one upstream attempt, e.g. `"5s"`.
+    #[serde(default, with = "opt_duration")]
+    pub timeout: Option<Duration>,
+    /// Extra attempts for idempotent reads.
+    pub retries: Option<u32>,
+    /// First retry back-off, e.g. `"50ms"`.
+    #[serde(default, with = "opt_duration")]
+    pub backoff: Option<Duration>,
+    /// Longest `Retry-After` honoured inside a request, e.g. `"2s"`.
+    #[serde(default, with = "opt_duration")]
+    pub max_retry_after: Option<Duration>,
+}
+
+impl UpstreamOverrides {
+    /// `base` with these overrides applied: the one place where global and per-connector
+    /// upstream settings merge.
+    pub fn apply(&self, base: &UpstreamPolicy) -> UpstreamPolicy {
+        UpstreamPolicy {
+            timeout: self.timeout.unwrap_or(base.timeout),
+            retries: self.retries.unwrap_or(base.retries),
+            backoff: self.backoff.unwrap_or(base.backoff),
+            max_retry_after: self.max_retry_after.unwrap_or(base.max_retry_after),
+        }
+    }
+}
+
+/// The raw file, before connector tables are validated by their kinds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: ServerConfig,
+    #[serde(default)]
+    defaults: ContextDefaults,
+    #[serde(default)]
+    upstream: UpstreamOverrides,
+    #[serde(default)]
+    connectors: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    capabilities: BTreeMap<String, OneOrMany>,
+    #[serde(default)]
+    customers: CustomersSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomersSection {
+    /// Per-field precedence: `email = ["marketing", "crm"]`.
+    #[serde(default)]
+    precedence: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Customer fields whose precedence can be configured.
+pub const MERGEABLE_FIELDS: &[&str] = &[
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "company_name",
+    "loyalty_number",
+    "loyalty_tier",
+    "customer_group",
+    "address",
+    "consents",
+];
+
+/// Everything wrong with a configuration file.
+#[derive(Debug)]
+pub struct ConfigErrors {
+    /// The file's name, for messages.
+    pub file: String,
+    /// Each problem with its position.
+    pub problems: Vec<Located>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{p}", self.file)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// Parses and validates a configuration file's text. `file` names it in messages;
+    /// `env` looks up `${NAME}` references.
+    pub fn parse(
+        file: &str,
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigErrors> {
+        let errors = |problems| ConfigErrors {
+            file: file.to_owned(),
+            problems,
+        };
+        let mut raw: RawConfig =
+            toml::from_str(text).map_err(|e| errors(vec![locate::parse_error(text, &e)]))?;
+        let mut problems = Vec::new();
+        for (name, table) in raw.connectors.iter_mut() {
+            let mut path = vec!["connectors".to_owned(), name.clone()];
+            interpolate_table(table, text, env, &mut path, &mut problems);
+        }
+        let config = validate(raw, text, &mut problems);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors(problems))
+        }
+    }
+
+    /// Reads and parses the file at `path`, interpolating from the process environment.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+            file: file.clone(),
+            problems: vec![Located::at(1, 1, "", format!("cannot read the file: {e}"))],
+        })?;
+        Config::parse(&file, &text, &|k| std::env::var(k).ok())
+    }
+
+    /// The connector instances serving `cap`, in precedence order.
+    pub fn served_by(&self, cap: Capability) -> &[ConnectorName] {
+        self.capabilities
+            .get(&cap)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+fn interpolate_table(
+    table: &mut toml::Table,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    path: &mut Vec<String>,
+    problems: &mut Vec<Located>,
+) {
+    for (k, v) in table.iter_mut() {
+        path.push(k.clone());
+        interpolate_value(v, text, env, path, problems);
+        path.pop();
+    }
+}
+
+fn interpolate_value(
+    v: &mut toml::Value,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    path: &mut Vec<String>,
+    problems: &mut Vec<Located>,
+) {
+    match v {
+        toml::Value::String(s) if s.contains("${") => {
+            let mut out = String::with_capacity(s.len());
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let Some(end) = rest[start..].find('}') else {
+                    problems.push(locate::key(
+                        text,
+                        path,
+                        "`${` without a closing `}`; write ${NAME}",
+                    ));
+                    return;
+                };
+                let name = &rest[start + 2..start + end];
+                match env(name) {
+                    Some(value) => out.push_str(&value),
+                    None => problems.push(locate::key(
+                        text,
+                        path,
+                        &format!("environment variable `{name}` is not set; export it or write the value here"),
+                    )),
+                }
+                rest = &rest[start + end + 1..];
+            }
+            out.push_str(rest);
+            *s = out;
+        }
+        toml::Value::Table(t) => interpolate_table(t, text, env, path, problems),
+        toml::Value::Array(items) => {
+            for item in items {
+                interpolate_value(item, text, env, path, problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
+    let base_policy = raw.upstream.apply(&UpstreamPolicy::default());
+    let mut connectors = Vec::new();
+    for (name, table) in raw.connectors {
+        if let Some(spec) = registry::validate_connector(&name, table, &base_policy, text, problems)
+        {
+            connectors.push(spec);
+        }
+    }
+    let mut capabilities = BTreeMap::new();
+    for (cap_name, served) in raw.capabilities {
+        let path = ["capabilities".to_owned(), cap_name.clone()];
+        let Some(cap) = Capability::parse(&cap_name) else {
+            let known: Vec<_> = Capability::ALL.iter().map(|c| c.as_str()).collect();
+            problems.push(locate::key(
+                text,
+                &path,
+                &format!("unknown capability; expected one of {}", known.join(", ")),
+            ));
+            continue;
+        };
+        let names = match served {
+            OneOrMany::One(n) => vec![n],
+            OneOrMany::Many(v) => v,
+        };
+        if names.is_empty() {
+            problems.push(locate::key(
+                text,
+                &path,
+                "name at least one connector, e.g. \"erp\"",
+            ));
+        }
+        if names.len() > 1 && cap != Capability::Customers {
+            problems.push(locate::key(
+                text,
+                &path,
+                &format!("only customers can merge several connectors; name one for {cap}"),
+            ));
+        }
+        let mut list = Vec::new();
+        for n in names {
+            match connectors
+                .iter()
+                .find(|c: &&ConnectorSpec| c.name.as_str() == n)
+            {
+                None => problems.push(locate::key(
+                    text,
+                    &path,
+                    &format!(
+                        "no connector named `{n}`; define [connectors.{n}] or use one of: {}",
+                        names_of(&connectors)
+                    ),
+                )),
+                Some(c) if !c.capabilities().contains(&cap) => problems.push(locate::key(
+                    text,
+                    &path,
+                    &format!(
+                        "connector `{n}` ({}) cannot serve {cap}; it serves: {}",
+                        c.kind(),
+                        c.capabilities()
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+                Some(c) => list.push(c.name.clone()),
+            }
+        }
+        capabilities.insert(cap, list);
+    }
+    for cap in Capability::ALL {
+        if !capabilities.contains_key(&cap) {
+            let offer: Vec<_> = connectors
+                .iter()
+                .filter(|c| c.capabilities().contains(&cap))
+                .map(|c| c.name.to_string())
+                .collect();
+            let hint = if offer.is_empty() {
+                "no configured connector can serve it; add one that does".to_owned()
+            } else {
+                format!("add `{cap} = \"{}\"` under [capabilities]", offer[0])
+            };
+            problems.push(locate::key(
+                text,
+                &["capabilities".to_owned()],
+                &format!("nobody serves `{cap}`: {hint}"),
+            ));
+        }
+    }
+    let mut customer_precedence = BTreeMap::new();
+    for (field, names) in raw.customers.precedence {
+        let path = [
+            "customers".to_owned(),
+            "precedence".to_owned(),
+            field.clone(),
+        ];
+        if !MERGEABLE_FIELDS.contains(&field.as_str()) {
+            problems.push(locate::key(
+                text,
+                &path,
+                &format!(
+                    "unknown customer field; expected one of {}",
+                    MERGEABLE_FIELDS.join(", ")
+                ),
+            ));
+            continue;
+        }
+        let served = capabilities
+            .get(&Capability::Customers)
+            .cloned()
+            .unwrap_or_default();
+        let mut list = Vec::new();
+        for n in names {
+            match served.iter().find(|c| c.as_str() == n) {
+                Some(c) => list.push(c.clone()),
+                None => problems.push(locate::key(text, &path, &format!("`{n}` does not serve customers; list instances named under capabilities.customers"))),
+            }
+        }
+        customer_precedence.insert(field, list);
+    }
+    Config {
+        server: raw.server,
+        defaults: raw.defaults,
+        connectors,
+        capabilities,
+        customer_precedence,
+    }
+}
+
+fn names_of(connectors: &[ConnectorSpec]) -> String {
+    if connectors.is_empty() {
+        "(none defined)".to_owned()
+    } else {
+        connectors
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Parses durations written as `"250ms"`, `"5s"`, `"2m"`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; write e.g. \"250ms\", \"5s\" or \"2m\""))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!(
+            "`{s}` has no unit; write e.g. \"250ms\", \"5s\" or \"2m\""
+        )),
+    }
+}
+
+mod duration {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+mod opt_duration {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_duration(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+//! The connected gateway: which connector instance serves each capability, built once at start
+//! from a validated [`Config`] and shared by every request.
+
+use crate::config::{Config, ContextDefaults};
+use anyhow::{anyhow, Context as _};
+use samlet_connector::capability::{
+    Capability, Connector, CustomerSource, InventorySource, LocationSource, OrderSource,
+    PriceSource, ProductSource,
+};
+use samlet_connector::ids::ConnectorName;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A capability served by one connector instance.
+#[derive(Clone)]
+pub struct Served<T: ?Sized> {
+    /// The instance's name, for errors and telemetry.
+    pub connector: ConnectorName,
+    /// The capability.
+    pub source: Arc<T>,
+}
+
+/// Every capability, wired to the instance that serves it.
+pub struct Gateway {
+    /// Customer sources, in precedence order.
+    pub customers: Vec<Served<dyn CustomerSource>>,
+    /// Products.
+    pub products: Served<dyn ProductSource>,
+    /// Prices.
+    pub prices: Served<dyn PriceSource>,
+    /// Stock.
+    pub inventory: Served<dyn InventorySource>,
+    /// Locations.
+    pub locations: Served<dyn LocationSource>,
+    /// Orders.
+    pub orders: Served<dyn OrderSource>,
+    /// Per-field precedence overrides for merged customers.
+    pub customer_precedence: BTreeMap<String, Vec<ConnectorName>>,
+    /// Request-context defaults.
+    pub defaults: ContextDefaults,
+    /// Every connected instance.
+    pub connectors: Vec<Connector>,
+}
+
+fn pick<T: ?Sized>(
+    connectors: &[Connector],
+    name: &ConnectorName,
+    cap: Capability,
+    get: impl Fn(&Connector) -> Option<Arc<T>>,
+) -> anyhow::Result<Served<T>> {
+    let c = connectors
+        .iter()
+        .find(|c| &c.name == name)
+        .ok_or_else(|| anyhow!("connector `{name}` is not configured"))?;
+    let source =
+        get(c).ok_or_else(|| anyhow!("connector `{name}` ({}) does not serve {cap}", c.kind))?;
+    Ok(Served {
+        connector: name.clone(),
+        source,
+    })
+}
+
+impl Gateway {
+    /// Connects every configured instance and wires capabilities.
+    pub fn connect(config: &Config) -> anyhow::Result<Gateway> {
+        let mut connectors = Vec::new();
+        for spec in &config.connectors {
+            connectors.push(
+                spec.connect()
+                    .with_context(|| format!("connecting `{}`", spec.name))?,
+            );
+        }
+        let one = |cap: Capability| -> anyhow::Result<&ConnectorName> {
+            config
+                .served_by(cap)
+                .first()
+                .ok_or_else(|| anyhow!("nobody serves {cap}"))
+        };
+        let customers = config
+            .served_by(Capability::Customers)
+            .iter()
+            .map(|n| {
+                pick(&connectors, n, Capability::Customers, |c| {
+                    c.customers.clone()
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Gateway {
+            customers,
+            products: pick(
+                &connectors,
+                one(Capability::Products)?,
+                Capability::Products,
+                |c| c.products.clone(),
+            )?,
+            prices: pick(
+                &connectors,
+                one(Capability::Prices)?,
+                Capability::Prices,
+                |c| c.prices.clone(),
+            )?,
+            inventory: pick(
+                &connectors,
+                one(Capability::Inventory)?,
+                Capability::Inventory,
+                |c| c.inventory.clone(),
+            )?,
+            locations: pick(
+                &connectors,
+                one(Capability::Locations)?,
+                Capability::Locations,
+                |c| c.locations.clone(),
+            )?,
+            orders: pick(
+                &connectors,
+                one(Capability::Orders)?,
+                Capability::Orders,
+                |c| c.orders.clone(),
+            )?,
+            customer_precedence: config.customer_precedence.clone(),
+            defaults: config.defaults.clone(),
+            connectors,
+        })
+    }
+}

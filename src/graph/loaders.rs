@@ -1,0 +1,335 @@
+//! Per-request DataLoaders, one key type per capability: every key a query asks for in one
+//! tick of the executor is gathered into one batch call per upstream, so a listing of 48
+//! products with price and stock costs one call per upstream, not 48. Results are cached for
+//! the request, which also lets a resolver start a load early (see `Query::product`) and the
+//! field that needs it later find it done.
+
+use crate::gateway::Gateway;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use futures::future::join_all;
+use samlet_connector::context::RequestContext;
+use samlet_connector::ids::{ConnectorName, CustomerNumber, OrderNumber, ProductId, Sku};
+use samlet_connector::model::{CustomerRecord, MatchKey, Order, Price, Product, StockLevel};
+use samlet_connector::ConnectorError;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// A shared connector failure (a failed batch is reported on every field that needed it).
+pub type Failure = Arc<ConnectorError>;
+
+/// Everything one request needs: the gateway, the request context, and its loader.
+pub struct Scope {
+    /// The connected gateway.
+    pub gateway: Arc<Gateway>,
+    /// The request's context.
+    pub cx: RequestContext,
+    /// The request's loader.
+    pub loader: DataLoader<Upstreams, HashMapCache>,
+}
+
+impl Scope {
+    /// A fresh scope for one request.
+    pub fn new(gateway: Arc<Gateway>, cx: RequestContext) -> Scope {
+        let loader = DataLoader::with_cache(
+            Upstreams {
+                gateway: gateway.clone(),
+                cx: cx.clone(),
+            },
+            tokio::spawn,
+            HashMapCache::default(),
+        )
+        .delay(std::time::Duration::from_millis(1));
+        Scope {
+            gateway,
+            cx,
+            loader,
+        }
+    }
+}
+
+/// The batch loader behind every key type.
+pub struct Upstreams {
+    gateway: Arc<Gateway>,
+    cx: RequestContext,
+}
+
+/// Key: the price of a SKU in the request's context.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PriceKey(pub Sku);
+
+/// Key: the stock of a SKU per location.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StockKey(pub Sku);
+
+/// Key: the product holding a SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProductBySku(pub Sku);
+
+/// Key: a customer's latest orders, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomerOrders(pub CustomerNumber, pub usize);
+
+fn shared<T>(r: Result<T, ConnectorError>) -> Result<T, Failure> {
+    r.map_err(Arc::new)
+}
+
+impl Loader<ProductId> for Upstreams {
+    type Value = Arc<Product>;
+    type Error = Failure;
+    async fn load(&self, keys: &[ProductId]) -> Result<HashMap<ProductId, Arc<Product>>, Failure> {
+        let got = shared(self.gateway.products.source.products(&self.cx, keys).await)?;
+        Ok(got.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+    }
+}
+
+impl Loader<ProductBySku> for Upstreams {
+    type Value = Arc<Product>;
+    type Error = Failure;
+    async fn load(
+        &self,
+        keys: &[ProductBySku],
+    ) -> Result<HashMap<ProductBySku, Arc<Product>>, Failure> {
+        let skus: Vec<Sku> = keys.iter().map(|k| k.0.clone()).collect();
+        let got = shared(
+            self.gateway
+                .products
+                .source
+                .products_by_sku(&self.cx, &skus)
+                .await,
+        )?;
+        Ok(got
+            .into_iter()
+            .map(|(k, v)| (ProductBySku(k), Arc::new(v)))
+            .collect())
+    }
+}
+
+impl Loader<PriceKey> for Upstreams {
+    type Value = Price;
+    type Error = Failure;
+    async fn load(&self, keys: &[PriceKey]) -> Result<HashMap<PriceKey, Price>, Failure> {
+        let skus: Vec<Sku> = keys.iter().map(|k| k.0.clone()).collect();
+        let got = shared(self.gateway.prices.source.prices(&self.cx, &skus).await)?;
+        Ok(got.into_iter().map(|(k, v)| (PriceKey(k), v)).collect())
+    }
+}
+
+impl Loader<StockKey> for Upstreams {
+    type Value = Arc<Vec<StockLevel>>;
+    type Error = Failure;
+    async fn load(
+        &self,
+        keys: &[StockKey],
+    ) -> Result<HashMap<StockKey, Arc<Vec<StockLevel>>>, Failure> {
+        let skus: Vec<Sku> = keys.iter().map(|k| k.0.clone()).collect();
+        let got = shared(self.gateway.inventory.source.stock(&self.cx, &skus).await)?;
+        Ok(got
+            .into_iter()
+            .map(|(k, v)| (StockKey(k), Arc::new(v)))
+            .collect())
+    }
+}
+
+impl Loader<OrderNumber> for Upstreams {
+    type Value = Arc<Order>;
+    type Error = Failure;
+    async fn load(
+        &self,
+        keys: &[OrderNumber],
+    ) -> Result<HashMap<OrderNumber, Arc<Order>>, Failure> {
+        let got = shared(self.gateway.orders.source.orders(&self.cx, keys).await)?;
+        Ok(got.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+    }
+}
+
+impl Loader<CustomerOrders> for Upstreams {
+    type Value = Arc<Vec<Order>>;
+    type Error = Failure;
+    async fn load(
+        &self,
+        keys: &[CustomerOrders],
+    ) -> Result<HashMap<CustomerOrders, Arc<Vec<Order>>>, Failure> {
+        // One call for the largest limit asked; smaller asks are cut from it.
+        let limit = keys.iter().map(|k| k.1).max().unwrap_or(0);
+        let mut customers: Vec<CustomerNumber> = keys.iter().map(|k| k.0.clone()).collect();
+        customers.sort();
+        customers.dedup();
+        let got = shared(
+            self.gateway
+                .orders
+                .source
+                .orders_for_customers(&self.cx, &customers, limit)
+                .await,
+        )?;
+        Ok(keys
+            .iter()
+            .map(|k| {
+                let orders = got
+                    .get(&k.0)
+                    .map(|v| v.iter().take(k.1).cloned().collect())
+                    .unwrap_or_default();
+                (k.clone(), Arc::new(orders))
+            })
+            .collect())
+    }
+}
+
+/// One person or company, as every customer source that knows them records them.
+#[derive(Debug, Clone)]
+pub struct UnifiedCustomer {
+    /// The shared customer number, if any record carries it.
+    pub number: Option<CustomerNumber>,
+    /// Records in source precedence order.
+    pub records: Vec<CustomerRecord>,
+    /// Sources that failed while looking this customer up.
+    pub failures: Vec<Failure>,
+}
+
+/// Everyone a match key found.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerMatch {
+    /// The customers, best first.
+    pub customers: Vec<Arc<UnifiedCustomer>>,
+    /// Sources that failed.
+    pub failures: Vec<Failure>,
+}
+
+impl Loader<MatchKey> for Upstreams {
+    type Value = Arc<CustomerMatch>;
+    type Error = Failure;
+
+    /// Recognition at query time: ask every customer source for the keys at once; then, for
+    /// each customer number found, ask the sources that did not answer for that customer by
+    /// number (one batch per source), so a phone held by one system still finds the records
+    /// of the others.
+    async fn load(
+        &self,
+        keys: &[MatchKey],
+    ) -> Result<HashMap<MatchKey, Arc<CustomerMatch>>, Failure> {
+        let sources = &self.gateway.customers;
+        let first = join_all(sources.iter().map(|s| s.source.customers(&self.cx, keys))).await;
+        let mut failures: Vec<Failure> = Vec::new();
+        let mut found: Vec<HashMap<MatchKey, Vec<CustomerRecord>>> =
+            Vec::with_capacity(sources.len());
+        for r in first {
+            match r {
+                Ok(m) => found.push(m),
+                Err(e) => {
+                    failures.push(Arc::new(e));
+                    found.push(HashMap::new());
+                }
+            }
+        }
+        let failed: HashSet<ConnectorName> = failures.iter().map(|f| f.connector.clone()).collect();
+        // Numbers each source still has to be asked for.
+        let mut numbers: HashSet<CustomerNumber> = HashSet::new();
+        for m in &found {
+            for recs in m.values() {
+                numbers.extend(recs.iter().filter_map(|r| r.number.clone()));
+            }
+        }
+        let second = join_all(sources.iter().zip(&found).map(|(s, m)| {
+            let have: HashSet<&CustomerNumber> = m
+                .values()
+                .flatten()
+                .filter_map(|r| r.number.as_ref())
+                .collect();
+            let missing: Vec<MatchKey> = numbers
+                .iter()
+                .filter(|n| !have.contains(n))
+                .map(|n| MatchKey::CustomerNumber(n.clone()))
+                .collect();
+            let skip = missing.is_empty() || failed.contains(&s.connector);
+            async move {
+                if skip {
+                    Ok(HashMap::new())
+                } else {
+                    s.source.customers(&self.cx, &missing).await
+                }
+            }
+        }))
+        .await;
+        let mut by_number: Vec<HashMap<CustomerNumber, Vec<CustomerRecord>>> =
+            Vec::with_capacity(sources.len());
+        for (m, extra) in found.iter().zip(second) {
+            let mut idx: HashMap<CustomerNumber, Vec<CustomerRecord>> = HashMap::new();
+            for r in m.values().flatten() {
+                if let Some(n) = &r.number {
+                    push_unique(idx.entry(n.clone()).or_default(), r);
+                }
+            }
+            match extra {
+                Ok(extra) => {
+                    for r in extra.values().flatten() {
+                        if let Some(n) = &r.number {
+                            push_unique(idx.entry(n.clone()).or_default(), r);
+                        }
+                    }
+                }
+                Err(e) => failures.push(Arc::new(e)),
+            }
+            by_number.push(idx);
+        }
+        let mut out = HashMap::new();
+        for key in keys {
+            let mut customers: Vec<Arc<UnifiedCustomer>> = Vec::new();
+            let mut seen = HashSet::new();
+            for (si, m) in found.iter().enumerate() {
+                for r in m.get(key).into_iter().flatten() {
+                    match &r.number {
+                        Some(n) if seen.insert(n.clone()) => {
+                            let records = by_number
+                                .iter()
+                                .flat_map(|b| b.get(n).cloned().unwrap_or_default())
+                                .collect();
+                            customers.push(Arc::new(UnifiedCustomer {
+                                number: Some(n.clone()),
+                                records,
+                                failures: failures.clone(),
+                            }));
+                        }
+                        Some(_) => {}
+                        None => customers.push(Arc::new(UnifiedCustomer {
+                            number: None,
+                            records: vec![r.clone()],
+                            failures: failures.clone(),
+                        })),
+                    }
+                }
+                let _ = si;
+            }
+            if !customers.is_empty() || !failures.is_empty() {
+                out.insert(
+                    key.clone(),
+                    Arc::new(CustomerMatch {
+                        customers,
+                        failures: failures.clone(),
+                    }),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn push_unique(list: &mut Vec<CustomerRecord>, r: &CustomerRecord) {
+    if !list.iter().any(|x| x.source == r.source) {
+        list.push(r.clone());
+    }
+}
+
+/// Key: every location (loaded once per request).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AllLocations;
+
+impl Loader<AllLocations> for Upstreams {
+    type Value = Arc<Vec<samlet_connector::model::Location>>;
+    type Error = Failure;
+    async fn load(
+        &self,
+        _: &[AllLocations],
+    ) -> Result<HashMap<AllLocations, Self::Value>, Failure> {
+        let all = shared(self.gateway.locations.source.locations(&self.cx).await)?;
+        Ok(HashMap::from([(AllLocations, Arc::new(all))]))
+    }
+}

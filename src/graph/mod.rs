@@ -1,0 +1,330 @@
+//! The public GraphQL graph: thin types that hold a key or a loaded model value and resolve
+//! everything else through the request's loaders.
+
+pub mod customer;
+pub mod errors;
+pub mod ids;
+pub mod loaders;
+pub mod location;
+pub mod money;
+pub mod order;
+pub mod product;
+
+use crate::config::ServerConfig;
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, Interface, Object, Result, Schema, ID,
+};
+use customer::Customer;
+use ids::NodeType;
+use loaders::{PriceKey, ProductBySku, Scope, StockKey};
+use location::Location;
+use order::Order;
+use product::{Product, Variant};
+use samlet_connector::ids::{CustomerNumber, LocationId, OrderNumber, ProductId, Sku};
+use samlet_connector::model::{normalize_phone, MatchKey};
+use samlet_connector::paging::PageRequest;
+use std::sync::Arc;
+
+/// The schema type.
+pub type CommerceSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The request scope of a resolver.
+pub fn scope<'a>(ctx: &Context<'a>) -> Result<&'a Scope> {
+    ctx.data::<Scope>()
+}
+
+/// Anything with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
+pub enum Node {
+    /// A product.
+    Product(Product),
+    /// A variant.
+    Variant(Variant),
+    /// A customer.
+    Customer(Customer),
+    /// An order.
+    Order(Order),
+    /// A location.
+    Location(Location),
+}
+
+/// The request context as the gateway resolved it from headers and defaults.
+pub struct RequestContextView;
+
+#[Object]
+impl RequestContextView {
+    /// Channel, from the `samlet-channel` header.
+    async fn channel(&self, ctx: &Context<'_>) -> Result<&str> {
+        Ok(scope(ctx)?.cx.channel.as_str())
+    }
+    /// Store code, from the `samlet-store` header.
+    async fn store(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(scope(ctx)?.cx.store.as_ref().map(|s| s.to_string()))
+    }
+    /// Locale, from `samlet-locale` or `Accept-Language`.
+    async fn locale(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(scope(ctx)?.cx.locale.to_string())
+    }
+    /// Currency, from the `samlet-currency` header.
+    async fn currency_code(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(scope(ctx)?.cx.currency.to_string())
+    }
+    /// Customer group, from the `samlet-customer-group` header.
+    async fn customer_group(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(scope(ctx)?
+            .cx
+            .customer_group
+            .as_ref()
+            .map(|g| g.to_string()))
+    }
+}
+
+/// Read access to customers, products, orders and locations.
+pub struct Query;
+
+fn bad_input(message: impl Into<String>) -> async_graphql::Error {
+    errors::user_error(errors::BAD_USER_INPUT, message)
+}
+
+async fn product_by_id(ctx: &Context<'_>, id: ProductId) -> Result<Option<Product>> {
+    let s = scope(ctx)?;
+    let p = s
+        .loader
+        .load_one(id)
+        .await
+        .map_err(|e| errors::connector_error(&e))?;
+    Ok(p.map(Product))
+}
+
+async fn order_by_number(ctx: &Context<'_>, number: OrderNumber) -> Result<Option<Order>> {
+    let s = scope(ctx)?;
+    let o = s
+        .loader
+        .load_one(number)
+        .await
+        .map_err(|e| errors::connector_error(&e))?;
+    Ok(o.map(Order))
+}
+
+async fn location_by_code(ctx: &Context<'_>, code: &LocationId) -> Result<Option<Location>> {
+    Ok(location::all(ctx)
+        .await?
+        .iter()
+        .find(|l| &l.id == code)
+        .cloned()
+        .map(Location))
+}
+
+#[Object]
+impl Query {
+    /// Any object by its global id.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let (t, key) =
+            ids::decode(&id).ok_or_else(|| bad_input("`id` is not a global id from this graph"))?;
+        Ok(match t {
+            NodeType::Product => product_by_id(ctx, ProductId::new(key))
+                .await?
+                .map(Node::Product),
+            NodeType::Variant => {
+                let sku = Sku::new(key);
+                let s = scope(ctx)?;
+                let p = s
+                    .loader
+                    .load_one(ProductBySku(sku.clone()))
+                    .await
+                    .map_err(|e| errors::connector_error(&e))?;
+                p.map(|product| Node::Variant(Variant { product, sku }))
+            }
+            NodeType::Customer => {
+                customer::find(ctx, MatchKey::CustomerNumber(CustomerNumber::new(key)))
+                    .await?
+                    .map(Node::Customer)
+            }
+            NodeType::Order => order_by_number(ctx, OrderNumber::new(key))
+                .await?
+                .map(Node::Order),
+            NodeType::Location => location_by_code(ctx, &LocationId::new(key))
+                .await?
+                .map(Node::Location),
+        })
+    }
+
+    /// A product by its code, or the product holding a SKU. When the query asks for price or
+    /// stock by SKU, those calls start at once beside the PIM call instead of after it.
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<String>,
+        sku: Option<String>,
+    ) -> Result<Option<Product>> {
+        match (code, sku) {
+            (Some(code), None) => product_by_id(ctx, ProductId::new(code)).await,
+            (None, Some(sku)) => {
+                let s = scope(ctx)?;
+                let sku = Sku::new(sku);
+                let ahead = ctx.look_ahead();
+                let wants =
+                    |f: &str| ahead.field("variants").field(f).exists() || ahead.field(f).exists();
+                let (price, stock) = (wants("price"), wants("stock") || wants("available"));
+                // Warm the request cache: the price and stock fields will find these done.
+                let (product, _, _) = futures::join!(
+                    s.loader.load_one(ProductBySku(sku.clone())),
+                    async {
+                        if price {
+                            let _ = s.loader.load_one(PriceKey(sku.clone())).await;
+                        }
+                    },
+                    async {
+                        if stock {
+                            let _ = s.loader.load_one(StockKey(sku.clone())).await;
+                        }
+                    },
+                );
+                Ok(product
+                    .map_err(|e| errors::connector_error(&e))?
+                    .map(Product))
+            }
+            _ => Err(bad_input("give exactly one of `code` or `sku`")),
+        }
+    }
+
+    /// The catalogue, a page at a time, in the PIM's order.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
+        after: Option<String>,
+    ) -> Result<Connection<String, Product>> {
+        let s = scope(ctx)?;
+        // A cursor is "<vendor continuation>|<items to skip>", so every edge can be resumed from.
+        let (vendor_after, skip) = match after {
+            None => (None, 0usize),
+            Some(c) => {
+                let raw = ids::decode_cursor(&c)
+                    .ok_or_else(|| bad_input("`after` is not a cursor from this connection"))?;
+                let (v, n) = raw
+                    .rsplit_once('|')
+                    .ok_or_else(|| bad_input("`after` is not a cursor from this connection"))?;
+                let n = n
+                    .parse()
+                    .map_err(|_| bad_input("`after` is not a cursor from this connection"))?;
+                ((!v.is_empty()).then(|| v.to_owned()), n)
+            }
+        };
+        let first = first as usize;
+        let page = s
+            .gateway
+            .products
+            .source
+            .list_products(
+                &s.cx,
+                &PageRequest {
+                    first: skip + first,
+                    after: vendor_after.clone(),
+                },
+            )
+            .await
+            .map_err(|e| errors::connector_error(&e))?;
+        let total = page.items.len();
+        let base = vendor_after.unwrap_or_default();
+        let shown: Vec<_> = page
+            .items
+            .into_iter()
+            .enumerate()
+            .skip(skip)
+            .take(first)
+            .collect();
+        let more_here = skip + first < total;
+        let mut conn = Connection::new(
+            skip > 0 || !base.is_empty(),
+            more_here || page.next.is_some(),
+        );
+        let last_index = shown.last().map(|(i, _)| *i);
+        for (i, p) in shown {
+            let cursor = match (&page.next, Some(i) == last_index && i + 1 == total) {
+                // The last item of the vendor's page resumes from the vendor's next page.
+                (Some(next), true) => format!("{next}|0"),
+                _ => format!("{base}|{}", i + 1),
+            };
+            conn.edges
+                .push(Edge::new(ids::encode_cursor(&cursor), Product(Arc::new(p))));
+        }
+        Ok(conn)
+    }
+
+    /// A customer by any match key: customer number, e-mail (any casing), phone (any common
+    /// format; national numbers in the configured default country) or loyalty number.
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        customer_number: Option<String>,
+        email: Option<String>,
+        phone: Option<String>,
+        loyalty_number: Option<String>,
+    ) -> Result<Option<Customer>> {
+        let s = scope(ctx)?;
+        let key = match (customer_number, email, phone, loyalty_number) {
+            (Some(n), None, None, None) => MatchKey::CustomerNumber(CustomerNumber::new(n.trim())),
+            (None, Some(e), None, None) => MatchKey::email(&e)
+                .ok_or_else(|| bad_input(format!("`{e}` is not an e-mail address")))?,
+            (None, None, Some(p), None) => MatchKey::Phone(
+                normalize_phone(&p, &s.gateway.defaults.phone_country)
+                    .ok_or_else(|| bad_input(format!("`{p}` is not a phone number")))?,
+            ),
+            (None, None, None, Some(l)) => MatchKey::LoyaltyNumber(l.trim().to_owned()),
+            _ => {
+                return Err(bad_input(
+                    "give exactly one of `customerNumber`, `email`, `phone` or `loyaltyNumber`",
+                ))
+            }
+        };
+        customer::find(ctx, key).await
+    }
+
+    /// An order by number.
+    async fn order(&self, ctx: &Context<'_>, number: String) -> Result<Option<Order>> {
+        order_by_number(ctx, OrderNumber::new(number)).await
+    }
+
+    /// Every store and warehouse.
+    async fn locations(&self, ctx: &Context<'_>) -> Result<Vec<Location>> {
+        Ok(location::all(ctx)
+            .await?
+            .iter()
+            .cloned()
+            .map(Location)
+            .collect())
+    }
+
+    /// A location by code, e.g. `DK-CPH`.
+    async fn location(&self, ctx: &Context<'_>, code: String) -> Result<Option<Location>> {
+        location_by_code(ctx, &LocationId::new(code)).await
+    }
+
+    /// The request context the gateway resolved (channel, store, locale, currency).
+    async fn context(&self) -> RequestContextView {
+        RequestContextView
+    }
+}
+
+/// Builds the schema with the server's limits.
+pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
+    let mut b = Schema::build(Query, EmptyMutation, EmptySubscription)
+        .register_output_type::<Node>()
+        .limit_depth(server.max_depth)
+        .limit_complexity(server.max_complexity);
+    if !server.introspection {
+        b = b.disable_introspection();
+    }
+    b.finish()
+}
+
+/// The schema's SDL, as checked in at `schema/commerce.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .register_output_type::<Node>()
+        .finish()
+        .sdl()
+}

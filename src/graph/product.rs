@@ -1,0 +1,239 @@
+//! `Product` and `Variant`: PIM data, localised for the request, with price and stock per
+//! variant from their own capabilities (each batched through the request's loader).
+
+use super::ids::{encode, NodeType};
+use super::loaders::{PriceKey, StockKey};
+use super::location::StockLevel;
+use super::money::Price;
+use super::{errors, scope};
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use samlet_connector::context::Locale;
+use samlet_connector::ids::Sku;
+use samlet_connector::model::{self, LocalizedText};
+use std::sync::Arc;
+
+/// A localised text in one locale.
+#[derive(SimpleObject, Clone)]
+pub struct Translation {
+    /// BCP 47 locale, e.g. `da-DK`.
+    pub locale: String,
+    /// The text.
+    pub value: String,
+}
+
+fn translations(t: &LocalizedText) -> Vec<Translation> {
+    t.0.iter()
+        .map(|(l, v)| Translation {
+            locale: l.to_string(),
+            value: v.clone(),
+        })
+        .collect()
+}
+
+fn localise(ctx: &Context<'_>, t: &LocalizedText) -> Result<Option<String>> {
+    let locale: &Locale = &scope(ctx)?.cx.locale;
+    Ok(t.get(locale).map(str::to_owned))
+}
+
+/// A product attribute, in the request's locale.
+#[derive(SimpleObject, Clone)]
+pub struct Attribute {
+    /// Attribute code, e.g. `material`.
+    pub code: String,
+    /// Value in the request's locale (or the nearest available).
+    pub value: Option<String>,
+}
+
+fn attributes(ctx: &Context<'_>, attrs: &[model::Attribute]) -> Result<Vec<Attribute>> {
+    attrs
+        .iter()
+        .map(|a| {
+            Ok(Attribute {
+                code: a.code.clone(),
+                value: localise(ctx, &a.value)?,
+            })
+        })
+        .collect()
+}
+
+/// An image.
+#[derive(SimpleObject, Clone)]
+pub struct Media {
+    /// Download URL.
+    pub url: String,
+    /// The PIM's file code.
+    pub code: String,
+}
+
+fn media(m: &[model::Media]) -> Vec<Media> {
+    m.iter()
+        .map(|m| Media {
+            url: m.url.clone(),
+            code: m.code.clone(),
+        })
+        .collect()
+}
+
+/// The price of `sku` in the request's context, through the prices loader.
+pub async fn price_of(ctx: &Context<'_>, sku: &Sku) -> Result<Option<Price>> {
+    let s = scope(ctx)?;
+    let p = s
+        .loader
+        .load_one(PriceKey(sku.clone()))
+        .await
+        .map_err(|e| errors::connector_error(&e))?;
+    Ok(p.as_ref().map(Price::from))
+}
+
+/// Stock of `sku` per location, through the inventory loader.
+pub async fn stock_of(ctx: &Context<'_>, sku: &Sku) -> Result<Vec<StockLevel>> {
+    let s = scope(ctx)?;
+    let levels = s
+        .loader
+        .load_one(StockKey(sku.clone()))
+        .await
+        .map_err(|e| errors::connector_error(&e))?;
+    Ok(levels
+        .map(|l| l.iter().cloned().map(StockLevel).collect())
+        .unwrap_or_default())
+}
+
+/// A product with its variants.
+pub struct Product(pub Arc<model::Product>);
+
+impl Product {
+    fn default_variant(&self) -> Option<&model::Variant> {
+        self.0.variants.first()
+    }
+}
+
+#[Object]
+impl Product {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Product, self.0.id.as_str())
+    }
+    /// The PIM's product code, e.g. `P000042`.
+    async fn code(&self) -> &str {
+        self.0.id.as_str()
+    }
+    /// Name in the request's locale.
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        localise(ctx, &self.0.name)
+    }
+    /// Description in the request's locale, for the request's channel.
+    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        localise(ctx, &self.0.description)
+    }
+    /// The name in every locale the PIM holds.
+    async fn name_translations(&self) -> Vec<Translation> {
+        translations(&self.0.name)
+    }
+    /// Category codes.
+    async fn categories(&self) -> &[String] {
+        &self.0.categories
+    }
+    /// Attributes in the request's locale.
+    async fn attributes(&self, ctx: &Context<'_>) -> Result<Vec<Attribute>> {
+        attributes(ctx, &self.0.attributes)
+    }
+    /// Product images.
+    async fn media(&self) -> Vec<Media> {
+        media(&self.0.media)
+    }
+    /// Variants.
+    async fn variants(&self) -> Vec<Variant> {
+        self.0
+            .variants
+            .iter()
+            .map(|v| Variant {
+                product: self.0.clone(),
+                sku: v.sku.clone(),
+            })
+            .collect()
+    }
+    /// The first variant's price in the request's context (what a listing shows).
+    async fn price(&self, ctx: &Context<'_>) -> Result<Option<Price>> {
+        match self.default_variant() {
+            Some(v) => price_of(ctx, &v.sku).await,
+            None => Ok(None),
+        }
+    }
+    /// The first variant's stock per location.
+    async fn stock(&self, ctx: &Context<'_>) -> Result<Vec<StockLevel>> {
+        match self.default_variant() {
+            Some(v) => stock_of(ctx, &v.sku).await,
+            None => Ok(Vec::new()),
+        }
+    }
+    /// When the PIM last changed the product.
+    async fn updated_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.updated_at
+    }
+}
+
+/// A sellable variant.
+pub struct Variant {
+    /// The product it belongs to.
+    pub product: Arc<model::Product>,
+    /// Its SKU.
+    pub sku: Sku,
+}
+
+impl Variant {
+    fn data(&self) -> Option<&model::Variant> {
+        self.product.variant(&self.sku)
+    }
+}
+
+#[Object]
+impl Variant {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Variant, self.sku.as_str())
+    }
+    /// The SKU.
+    async fn sku(&self) -> &str {
+        self.sku.as_str()
+    }
+    /// Name in the request's locale.
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        match self.data() {
+            Some(v) => localise(ctx, &v.name),
+            None => Ok(None),
+        }
+    }
+    /// Axis values (colour, size...) in the request's locale.
+    async fn attributes(&self, ctx: &Context<'_>) -> Result<Vec<Attribute>> {
+        attributes(
+            ctx,
+            self.data()
+                .map(|v| v.attributes.as_slice())
+                .unwrap_or_default(),
+        )
+    }
+    /// Variant images.
+    async fn media(&self) -> Vec<Media> {
+        media(self.data().map(|v| v.media.as_slice()).unwrap_or_default())
+    }
+    /// Price in the request's channel, currency and customer group.
+    async fn price(&self, ctx: &Context<'_>) -> Result<Option<Price>> {
+        price_of(ctx, &self.sku).await
+    }
+    /// Stock per location.
+    async fn stock(&self, ctx: &Context<'_>) -> Result<Vec<StockLevel>> {
+        stock_of(ctx, &self.sku).await
+    }
+    /// Units available across all locations.
+    async fn available(&self, ctx: &Context<'_>) -> Result<i64> {
+        let mut total = 0;
+        for l in stock_of(ctx, &self.sku).await? {
+            total += l.0.available();
+        }
+        Ok(total)
+    }
+    /// The product.
+    async fn product(&self) -> Product {
+        Product(self.product.clone())
+    }
+}

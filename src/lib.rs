@@ -1,0 +1,15 @@
+//! Samlet: a composable-commerce integration gateway. One GraphQL graph of customers,
+//! products and orders in front of the CRM, PIM, ERP and marketing systems a retailer already
+//! runs, normalised through connector capability traits, without owning the data.
+//!
+//! The library holds everything; the binary (`main.rs`) only parses the command line.
+
+pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod gateway;
+pub mod graph;
+pub mod server;
+
+pub use config::Config;
+pub use server::{serve, App};

@@ -1,0 +1,212 @@
+//! The HTTP server: GraphQL at `/graphql` (POST, and GET for queries and the IDE), `/health`
+//! (the process is up) and `/ready` (connectors are wired). `serve` takes its listener and a
+//! shutdown future, so tests and the demo run the same server in-process.
+
+use crate::config::{Config, ContextDefaults};
+use crate::gateway::Gateway;
+use crate::graph::{self, loaders::Scope, CommerceSchema};
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use samlet_connector::context::{Caller, Channel, Currency, Locale, RequestContext};
+use samlet_connector::ids::{CustomerGroup, LocationId};
+use std::future::Future;
+use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// Header naming the channel (`web`, `app`, `store`, `kiosk`, `pos`, `email`).
+pub const CHANNEL_HEADER: &str = "samlet-channel";
+/// Header naming the store code.
+pub const STORE_HEADER: &str = "samlet-store";
+/// Header naming the locale (else `Accept-Language`).
+pub const LOCALE_HEADER: &str = "samlet-locale";
+/// Header naming the currency.
+pub const CURRENCY_HEADER: &str = "samlet-currency";
+/// Header naming the customer group.
+pub const CUSTOMER_GROUP_HEADER: &str = "samlet-customer-group";
+
+#[derive(Clone)]
+struct AppState {
+    schema: CommerceSchema,
+    gateway: Arc<Gateway>,
+    ide: bool,
+}
+
+/// Everything the server needs, built once.
+pub struct App {
+    state: AppState,
+    config: Config,
+}
+
+impl App {
+    /// Connects the configured connectors and builds the schema.
+    pub fn new(config: Config) -> anyhow::Result<App> {
+        let gateway = Arc::new(Gateway::connect(&config)?);
+        let schema = graph::build_schema(&config.server);
+        Ok(App {
+            state: AppState {
+                schema,
+                gateway,
+                ide: config.server.ide,
+            },
+            config,
+        })
+    }
+
+    /// The router with its layers, outermost first.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/graphql", get(graphql_get).post(graphql_post))
+            .route("/health", get(|| async { "ok" }))
+            .route("/ready", get(ready))
+            .with_state(self.state.clone())
+            // Bound the work one request can cause: a deadline for the whole request...
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::GATEWAY_TIMEOUT,
+                self.config.server.request_timeout,
+            ))
+            // ...and a cap on the body before it is read.
+            .layer(RequestBodyLimitLayer::new(
+                self.config.server.max_body_bytes,
+            ))
+    }
+}
+
+/// Serves `config` on `listener` until `shutdown` completes, then drains.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = App::new(config)?;
+    axum::serve(listener, app.router())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The request context from headers, falling back to the configured defaults. A malformed
+/// header is an error that names it.
+pub fn request_context(
+    h: &HeaderMap,
+    defaults: &ContextDefaults,
+) -> Result<RequestContext, String> {
+    let channel = match header(h, CHANNEL_HEADER) {
+        Some(v) => v
+            .parse::<Channel>()
+            .map_err(|e| format!("{CHANNEL_HEADER}: {e}"))?,
+        None => defaults.channel,
+    };
+    let locale = match header(h, LOCALE_HEADER) {
+        Some(v) => v
+            .parse::<Locale>()
+            .map_err(|e| format!("{LOCALE_HEADER}: {e}"))?,
+        // The first Accept-Language tag that is a full locale, if any.
+        None => header(h, "accept-language")
+            .and_then(|v| {
+                v.split(',')
+                    .find_map(|t| t.split(';').next()?.trim().parse::<Locale>().ok())
+            })
+            .unwrap_or_else(|| defaults.locale.clone()),
+    };
+    let currency = match header(h, CURRENCY_HEADER) {
+        Some(v) => v
+            .parse::<Currency>()
+            .map_err(|e| format!("{CURRENCY_HEADER}: {e}"))?,
+        None => defaults.currency,
+    };
+    Ok(RequestContext {
+        channel,
+        store: header(h, STORE_HEADER).map(LocationId::new),
+        locale,
+        currency,
+        customer_group: header(h, CUSTOMER_GROUP_HEADER).map(CustomerGroup::new),
+        caller: Caller::Anonymous,
+    })
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Request) -> Response {
+    let cx = match request_context(headers, &state.gateway.defaults) {
+        Ok(cx) => cx,
+        Err(msg) => {
+            let err = async_graphql::ServerError::new(msg, None);
+            let mut resp = async_graphql::Response::from_errors(vec![err]);
+            resp.extensions.insert(
+                "code".into(),
+                async_graphql::Value::from(graph::errors::BAD_USER_INPUT),
+            );
+            return (StatusCode::BAD_REQUEST, GraphQLResponse::from(resp)).into_response();
+        }
+    };
+    let scope = Scope::new(state.gateway.clone(), cx);
+    GraphQLResponse::from(state.schema.execute(req.data(scope)).await).into_response()
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: GraphQLRequest,
+) -> Response {
+    execute(&state, &headers, req.into_inner()).await
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let query = uri.query().unwrap_or("");
+    if query.is_empty() {
+        return if state.ide {
+            Html(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .title("Samlet")
+                    .finish(),
+            )
+            .into_response()
+        } else {
+            (
+                StatusCode::NOT_FOUND,
+                "the GraphQL IDE is off; POST queries to /graphql",
+            )
+                .into_response()
+        };
+    }
+    match async_graphql::http::parse_query_string(query) {
+        Ok(req) => execute(&state, &headers, req).await,
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            format!("malformed GraphQL GET request: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let connectors: Vec<_> = state
+        .gateway
+        .connectors
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name.as_str(),
+                "kind": c.kind,
+                "capabilities": c.capabilities().iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "status": "ready", "connectors": connectors }))
+}
