@@ -304,10 +304,12 @@ fn interpolate_value(
 fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
     let base_policy = raw.upstream.apply(&UpstreamPolicy::default());
     let mut connectors = Vec::new();
+    // Instances already reported as invalid: references to them are not reported again.
+    let mut invalid = Vec::new();
     for (name, table) in raw.connectors {
-        if let Some(spec) = registry::validate_connector(&name, table, &base_policy, text, problems)
-        {
-            connectors.push(spec);
+        match registry::validate_connector(&name, table, &base_policy, text, problems) {
+            Some(spec) => connectors.push(spec),
+            None => invalid.push(name),
         }
     }
     let mut capabilities = BTreeMap::new();
@@ -346,6 +348,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
                 .iter()
                 .find(|c: &&ConnectorSpec| c.name.as_str() == n)
             {
+                None if invalid.contains(&n) => {}
                 None => problems.push(locate::key(
                     text,
                     &path,
@@ -417,6 +420,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         for n in names {
             match served.iter().find(|c| c.as_str() == n) {
                 Some(c) => list.push(c.clone()),
+                None if invalid.contains(&n) => {}
                 None => problems.push(locate::key(text, &path, &format!("`{n}` does not serve customers; list instances named under capabilities.customers"))),
             }
         }

@@ -17,7 +17,7 @@ use async_graphql::{
 };
 use customer::Customer;
 use ids::NodeType;
-use loaders::{PriceKey, ProductBySku, Scope, StockKey};
+use loaders::{ProductBySku, Scope};
 use location::Location;
 use order::Order;
 use product::{Product, Variant};
@@ -95,7 +95,7 @@ async fn product_by_id(ctx: &Context<'_>, id: ProductId) -> Result<Option<Produc
         .load_one(id)
         .await
         .map_err(|e| errors::connector_error(&e))?;
-    Ok(p.map(Product))
+    Ok(p.map(Product::new))
 }
 
 async fn order_by_number(ctx: &Context<'_>, number: OrderNumber) -> Result<Option<Order>> {
@@ -164,27 +164,14 @@ impl Query {
             (None, Some(sku)) => {
                 let s = scope(ctx)?;
                 let sku = Sku::new(sku);
-                let ahead = ctx.look_ahead();
-                let wants =
-                    |f: &str| ahead.field("variants").field(f).exists() || ahead.field(f).exists();
-                let (price, stock) = (wants("price"), wants("stock") || wants("available"));
-                // Warm the request cache: the price and stock fields will find these done.
-                let (product, _, _) = futures::join!(
+                let (price, stock) = product::wanted(&ctx.look_ahead());
+                // The SKU is known now: price and stock start beside the PIM call.
+                let (found, _) = futures::join!(
                     s.loader.load_one(ProductBySku(sku.clone())),
-                    async {
-                        if price {
-                            let _ = s.loader.load_one(PriceKey(sku.clone())).await;
-                        }
-                    },
-                    async {
-                        if stock {
-                            let _ = s.loader.load_one(StockKey(sku.clone())).await;
-                        }
-                    },
+                    product::prefetch(ctx, std::slice::from_ref(&sku), price, stock),
                 );
-                Ok(product
-                    .map_err(|e| errors::connector_error(&e))?
-                    .map(Product))
+                let found = found.map_err(|e| errors::connector_error(&e))?;
+                Ok(found.map(|p| Product::selected(p, sku)))
             }
             _ => Err(bad_input("give exactly one of `code` or `sku`")),
         }
@@ -241,6 +228,15 @@ impl Query {
             skip > 0 || !base.is_empty(),
             more_here || page.next.is_some(),
         );
+        // One batch per upstream for the whole page, whatever the executor's timing.
+        let ahead = ctx.look_ahead();
+        let (price, stock) = product::wanted(&ahead.field("edges").field("node"));
+        let (price2, stock2) = product::wanted(&ahead.field("nodes"));
+        let skus: Vec<Sku> = shown
+            .iter()
+            .filter_map(|(_, p)| p.variants.first().map(|v| v.sku.clone()))
+            .collect();
+        product::prefetch(ctx, &skus, price || price2, stock || stock2).await;
         let last_index = shown.last().map(|(i, _)| *i);
         for (i, p) in shown {
             let cursor = match (&page.next, Some(i) == last_index && i + 1 == total) {
@@ -248,8 +244,10 @@ impl Query {
                 (Some(next), true) => format!("{next}|0"),
                 _ => format!("{base}|{}", i + 1),
             };
-            conn.edges
-                .push(Edge::new(ids::encode_cursor(&cursor), Product(Arc::new(p))));
+            conn.edges.push(Edge::new(
+                ids::encode_cursor(&cursor),
+                Product::new(Arc::new(p)),
+            ));
         }
         Ok(conn)
     }

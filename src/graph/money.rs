@@ -13,10 +13,23 @@ pub struct Money {
     pub currency_code: String,
 }
 
+/// Minor units shown for every currency the gateway prices in (DKK, SEK, NOK, EUR: 2).
+const MINOR_UNITS: u32 = 2;
+
+/// Shows an exact amount with at least the currency's minor units (`1299` as `1299.00`),
+/// never rounding away precision a vendor sent.
+pub fn display_amount(amount: Decimal) -> Decimal {
+    let mut a = amount;
+    if a.scale() < MINOR_UNITS {
+        a.rescale(MINOR_UNITS);
+    }
+    a
+}
+
 impl From<&model::Money> for Money {
     fn from(m: &model::Money) -> Money {
         Money {
-            amount: m.amount,
+            amount: display_amount(m.amount),
             currency_code: m.currency.as_str().to_owned(),
         }
     }

@@ -98,12 +98,58 @@ pub async fn stock_of(ctx: &Context<'_>, sku: &Sku) -> Result<Vec<StockLevel>> {
         .unwrap_or_default())
 }
 
-/// A product with its variants.
-pub struct Product(pub Arc<model::Product>);
+/// Which of price and stock a selection set asks for (directly or through `variants`).
+pub fn wanted(ahead: &async_graphql::Lookahead<'_>) -> (bool, bool) {
+    let wants = |f: &str| ahead.field(f).exists() || ahead.field("variants").field(f).exists();
+    (wants("price"), wants("stock") || wants("available"))
+}
+
+/// Loads the prices and stock of `skus` as one batch each, into the request's cache, so the
+/// fields that need them find them done. Failures are left for those fields to report.
+pub async fn prefetch(ctx: &Context<'_>, skus: &[Sku], price: bool, stock: bool) {
+    let Ok(s) = scope(ctx) else { return };
+    futures::join!(
+        async {
+            if price {
+                let _ = s.loader.load_many(skus.iter().cloned().map(PriceKey)).await;
+            }
+        },
+        async {
+            if stock {
+                let _ = s.loader.load_many(skus.iter().cloned().map(StockKey)).await;
+            }
+        },
+    );
+}
+
+/// A product with its variants, and the variant a query selected (by SKU), if any.
+pub struct Product {
+    data: Arc<model::Product>,
+    selected: Option<Sku>,
+}
 
 impl Product {
+    /// A product whose first variant stands for it.
+    pub fn new(data: Arc<model::Product>) -> Product {
+        Product {
+            data,
+            selected: None,
+        }
+    }
+
+    /// A product found through one of its SKUs: that variant stands for it.
+    pub fn selected(data: Arc<model::Product>, sku: Sku) -> Product {
+        Product {
+            data,
+            selected: Some(sku),
+        }
+    }
+
     fn default_variant(&self) -> Option<&model::Variant> {
-        self.0.variants.first()
+        self.selected
+            .as_ref()
+            .and_then(|s| self.data.variant(s))
+            .or_else(|| self.data.variants.first())
     }
 }
 
@@ -111,55 +157,62 @@ impl Product {
 impl Product {
     /// Global id.
     pub async fn id(&self) -> ID {
-        encode(NodeType::Product, self.0.id.as_str())
+        encode(NodeType::Product, self.data.id.as_str())
     }
     /// The PIM's product code, e.g. `P000042`.
     async fn code(&self) -> &str {
-        self.0.id.as_str()
+        self.data.id.as_str()
     }
     /// Name in the request's locale.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        localise(ctx, &self.0.name)
+        localise(ctx, &self.data.name)
     }
     /// Description in the request's locale, for the request's channel.
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        localise(ctx, &self.0.description)
+        localise(ctx, &self.data.description)
     }
     /// The name in every locale the PIM holds.
     async fn name_translations(&self) -> Vec<Translation> {
-        translations(&self.0.name)
+        translations(&self.data.name)
     }
     /// Category codes.
     async fn categories(&self) -> &[String] {
-        &self.0.categories
+        &self.data.categories
     }
     /// Attributes in the request's locale.
     async fn attributes(&self, ctx: &Context<'_>) -> Result<Vec<Attribute>> {
-        attributes(ctx, &self.0.attributes)
+        attributes(ctx, &self.data.attributes)
     }
     /// Product images.
     async fn media(&self) -> Vec<Media> {
-        media(&self.0.media)
+        media(&self.data.media)
     }
     /// Variants.
     async fn variants(&self) -> Vec<Variant> {
-        self.0
+        self.data
             .variants
             .iter()
             .map(|v| Variant {
-                product: self.0.clone(),
+                product: self.data.clone(),
                 sku: v.sku.clone(),
             })
             .collect()
     }
-    /// The first variant's price in the request's context (what a listing shows).
+    /// The variant asked for by SKU (else the first variant).
+    async fn selected_variant(&self) -> Option<Variant> {
+        self.default_variant().map(|v| Variant {
+            product: self.data.clone(),
+            sku: v.sku.clone(),
+        })
+    }
+    /// The selected variant's price in the request's context (what a listing shows).
     async fn price(&self, ctx: &Context<'_>) -> Result<Option<Price>> {
         match self.default_variant() {
             Some(v) => price_of(ctx, &v.sku).await,
             None => Ok(None),
         }
     }
-    /// The first variant's stock per location.
+    /// The selected variant's stock per location.
     async fn stock(&self, ctx: &Context<'_>) -> Result<Vec<StockLevel>> {
         match self.default_variant() {
             Some(v) => stock_of(ctx, &v.sku).await,
@@ -168,7 +221,7 @@ impl Product {
     }
     /// When the PIM last changed the product.
     async fn updated_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.0.updated_at
+        self.data.updated_at
     }
 }
 
@@ -234,6 +287,6 @@ impl Variant {
     }
     /// The product.
     async fn product(&self) -> Product {
-        Product(self.product.clone())
+        Product::new(self.product.clone())
     }
 }

@@ -293,7 +293,7 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
 /// Issues and checks opaque access tokens for simulators with an OAuth handshake.
 #[derive(Debug, Default)]
 pub struct TokenIssuer {
-    issued: Mutex<Vec<String>>,
+    issued: Mutex<std::collections::HashSet<String>>,
     counter: AtomicU64,
 }
 
@@ -305,7 +305,7 @@ impl TokenIssuer {
         self.issued
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(token.clone());
+            .insert(token.clone());
         token
     }
 
@@ -314,8 +314,7 @@ impl TokenIssuer {
         self.issued
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .any(|t| t == token)
+            .contains(token)
     }
 
     /// Revokes every token (clients must fetch a new one).

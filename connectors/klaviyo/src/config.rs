@@ -1,0 +1,216 @@
+//! The `[connectors.<name>]` table of a Klaviyo connector: where the API is, the private key,
+//! the API revision to pin, and the names of the custom profile properties that carry what
+//! Klaviyo has no standard field for (loyalty number and tier, person or company).
+//!
+//! Parsing is plain serde; [`KlaviyoConfig::validate`] collects every problem without I/O.
+
+use samlet_connector::prelude::*;
+use serde::Deserialize;
+
+/// The Klaviyo API origin.
+pub const DEFAULT_BASE_URL: &str = "https://a.klaviyo.com";
+/// The API revision this connector is written and tested against (the spec's `info.version`).
+pub const DEFAULT_REVISION: &str = "2026-07-15";
+
+/// Configuration of one Klaviyo connector instance.
+///
+/// ```toml
+/// kind = "klaviyo"
+/// api_key = "${KLAVIYO_PRIVATE_KEY}"
+/// # optional:
+/// base_url = "https://a.klaviyo.com"
+/// revision = "2026-07-15"
+/// index_loyalty_numbers = true
+/// properties = { loyalty_number = "loyalty_number", loyalty_tier = "loyalty_tier", customer_kind = "customer_kind" }
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KlaviyoConfig {
+    /// The API origin, without `/api`. Default `https://a.klaviyo.com`.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// A private API key (`pk_…`) with the `profiles:read` scope (and `events:write` for
+    /// [`crate::KlaviyoClient::create_event`]). Sent as `Authorization: Klaviyo-API-Key …`.
+    pub api_key: Secret,
+    /// The `revision` header sent with every call (`YYYY-MM-DD[.suffix]`). Klaviyo answers in
+    /// the shapes of the pinned revision, so only change it together with the connector.
+    /// Default `2026-07-15`.
+    #[serde(default = "default_revision")]
+    pub revision: String,
+    /// Names of the custom profile properties the connector reads.
+    #[serde(default)]
+    pub properties: PropertyNames,
+    /// Klaviyo cannot filter profiles by a custom property, so loyalty-number lookups use an
+    /// in-memory index (loyalty number -> profile id) that the connector builds by walking all
+    /// profiles ordered by `updated` once, then keeps current with one `updated`-delta request
+    /// per lookup batch. The first lookup costs one request per 100 profiles. `false` turns
+    /// loyalty lookups off: loyalty keys are then always absent. Default `true`.
+    #[serde(default = "default_true")]
+    pub index_loyalty_numbers: bool,
+}
+
+/// Custom profile property names (`profile.attributes.properties.<name>`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PropertyNames {
+    /// The loyalty club member number. Default `loyalty_number`.
+    pub loyalty_number: String,
+    /// The loyalty tier, e.g. `GOLD`. Default `loyalty_tier`.
+    pub loyalty_tier: String,
+    /// `company` for business customers, `person` (or absent) for consumers, since a Klaviyo
+    /// profile is always a person (`organization` alone is also a person's employer).
+    /// Default `customer_kind`.
+    pub customer_kind: String,
+}
+
+impl Default for PropertyNames {
+    fn default() -> Self {
+        PropertyNames {
+            loyalty_number: "loyalty_number".to_owned(),
+            loyalty_tier: "loyalty_tier".to_owned(),
+            customer_kind: "customer_kind".to_owned(),
+        }
+    }
+}
+
+fn default_base_url() -> String {
+    DEFAULT_BASE_URL.to_owned()
+}
+
+fn default_revision() -> String {
+    DEFAULT_REVISION.to_owned()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Whether `rev` has the form `YYYY-MM-DD[.suffix]`.
+pub(crate) fn is_revision(rev: &str) -> bool {
+    let (date, suffix) = match rev.split_once('.') {
+        Some((d, s)) => (d, Some(s)),
+        None => (rev, None),
+    };
+    let suffix_ok = suffix
+        .is_none_or(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    suffix_ok && chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok() && date.len() == 10
+}
+
+impl KlaviyoConfig {
+    /// Every problem with this configuration, each naming its key; empty when it is usable.
+    pub fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        check_url("base_url", &self.base_url, &mut problems);
+        if let Ok(u) = url::Url::parse(&self.base_url) {
+            if u.path().trim_end_matches('/').ends_with("/api") {
+                problems.push(ConfigProblem::new(
+                    "base_url",
+                    "write the origin only, without `/api` (e.g. \"https://a.klaviyo.com\")",
+                ));
+            }
+        }
+        let key = self.api_key.expose().trim();
+        if key.is_empty() {
+            problems.push(ConfigProblem::new(
+                "api_key",
+                "must not be empty; write a private API key, e.g. \"${KLAVIYO_PRIVATE_KEY}\"",
+            ));
+        } else if !key.starts_with("pk_") {
+            problems.push(ConfigProblem::new(
+                "api_key",
+                "is not a Klaviyo private API key (they start with `pk_`); a public key (site id) cannot read profiles",
+            ));
+        }
+        if !is_revision(&self.revision) {
+            problems.push(ConfigProblem::new(
+                "revision",
+                format!(
+                    "`{}` is not a revision of the form YYYY-MM-DD[.suffix]; write e.g. \"{DEFAULT_REVISION}\"",
+                    self.revision
+                ),
+            ));
+        }
+        let names = [
+            ("properties.loyalty_number", &self.properties.loyalty_number),
+            ("properties.loyalty_tier", &self.properties.loyalty_tier),
+            ("properties.customer_kind", &self.properties.customer_kind),
+        ];
+        for (i, (key, name)) in names.iter().enumerate() {
+            check_not_empty(key, name, &mut problems);
+            if names[..i].iter().any(|(_, other)| other == name) && !name.trim().is_empty() {
+                problems.push(ConfigProblem::new(
+                    *key,
+                    format!("`{name}` is already used by another property; each needs its own"),
+                ));
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml_body: &str) -> KlaviyoConfig {
+        toml::from_str(toml_body).expect("parses")
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_the_key() {
+        let c = config(r#"api_key = "pk_abc""#);
+        assert_eq!(c.base_url, DEFAULT_BASE_URL);
+        assert_eq!(c.revision, DEFAULT_REVISION);
+        assert_eq!(c.properties, PropertyNames::default());
+        assert!(c.index_loyalty_numbers);
+        assert!(c.validate().is_empty(), "{:?}", c.validate());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(toml::from_str::<KlaviyoConfig>("api_key = \"pk_a\"\npage_size = 5").is_err());
+        assert!(toml::from_str::<KlaviyoConfig>(
+            "api_key = \"pk_a\"\nproperties = { tier = \"x\" }"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let c = config(
+            r#"
+            base_url = "a.klaviyo.com"
+            api_key = "AbC123"
+            revision = "2026-7-15"
+            properties = { loyalty_number = "club", loyalty_tier = "club", customer_kind = "" }
+            "#,
+        );
+        let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "base_url",
+                "api_key",
+                "revision",
+                "properties.loyalty_tier",
+                "properties.customer_kind"
+            ]
+        );
+    }
+
+    #[test]
+    fn revisions_may_carry_a_suffix() {
+        assert!(is_revision("2026-07-15"));
+        assert!(is_revision("2024-10-15.pre"));
+        assert!(!is_revision(""));
+        assert!(!is_revision("2026-13-01"));
+        assert!(!is_revision("2026-07-15."));
+        assert!(!is_revision("latest"));
+    }
+
+    #[test]
+    fn a_base_url_with_the_api_path_is_refused() {
+        let c = config("api_key = \"pk_a\"\nbase_url = \"https://a.klaviyo.com/api/\"");
+        assert_eq!(c.validate()[0].key, "base_url");
+    }
+}

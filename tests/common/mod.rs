@@ -1,0 +1,104 @@
+//! Shared end-to-end harness: the demo stack's simulators and a gateway serving it on a free
+//! port, queried over real HTTP.
+
+#![allow(dead_code)]
+
+use samlet::demo::DemoStack;
+use samlet_testkit::{World, WorldConfig};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// A running gateway over the demo stack.
+pub struct Running {
+    pub stack: DemoStack,
+    pub url: String,
+    pub http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Running {
+    pub async fn start() -> Running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stack = DemoStack::start(WorldConfig::default(), addr)
+            .await
+            .expect("demo stack");
+        let config = stack.config().expect("demo config is valid");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            samlet::serve(config, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Running {
+            stack,
+            url: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            stop: Some(tx),
+        }
+    }
+
+    pub fn world(&self) -> &Arc<World> {
+        &self.stack.world
+    }
+
+    /// POSTs a query with extra headers; returns the whole JSON response.
+    pub async fn query_with(
+        &self,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> Value {
+        let mut req = self
+            .http
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "variables": variables }));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("gateway answers");
+        resp.json().await.expect("gateway answers JSON")
+    }
+
+    /// POSTs a query; panics on GraphQL errors; returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let v = self.query_with(query, variables, &[]).await;
+        assert!(v.get("errors").is_none(), "unexpected errors: {v:#}");
+        v["data"].clone()
+    }
+
+    /// Data-API requests a simulator served since its stats were reset (token calls excluded).
+    pub fn data_requests(&self, sim: &str) -> u64 {
+        let s = self.stack.simulator(sim).expect("simulator");
+        s.control
+            .stats
+            .routes()
+            .iter()
+            .filter(|(route, _)| !route.contains("token"))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn reset_counts(&self) {
+        for (_, s) in &self.stack.simulators {
+            s.control.stats.reset();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A decimal as the graph prints it (exact string).
+pub fn dec(d: rust_decimal::Decimal) -> Value {
+    Value::String(d.to_string())
+}

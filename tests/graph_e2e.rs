@@ -1,0 +1,505 @@
+//! End-to-end over real HTTP: the gateway serving the demo stack (four vendor simulators),
+//! asked as a storefront would ask, answers equal to the world's truth.
+
+#![cfg(feature = "demo")]
+
+mod common;
+
+use common::Running;
+use rust_decimal::Decimal;
+use samlet_connector::context::{Currency, PriceChannel};
+use samlet_connector::ids::CustomerGroup;
+use samlet_connector::model::normalize_phone;
+use samlet_testkit::sim::FaultPlan;
+use samlet_testkit::world::CustomerSlice;
+use samlet_testkit::World;
+use serde_json::{json, Value};
+
+fn money(d: Decimal) -> String {
+    samlet::graph::money::display_amount(d).to_string()
+}
+
+const PRODUCT: &str = r#"query($code: String!) {
+  product(code: $code) {
+    id code name description categories
+    nameTranslations { locale value }
+    variants { sku name price { amount { amount currencyCode } regular { amount } taxIncluded customerGroup }
+               stock { locationCode onHand reserved available } }
+  }
+}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn products_with_price_and_stock_equal_the_world_in_every_context() {
+    let g = Running::start().await;
+    let w = g.world().clone();
+    let contexts: [(&str, &str, &str, Option<&str>); 3] = [
+        ("web", "da-DK", "DKK", None),
+        ("store", "sv-SE", "SEK", None),
+        ("web", "en-GB", "EUR", Some("B2B")),
+    ];
+    for i in [0u32, 17, 555, 1999] {
+        let truth = w.product(i, "");
+        for (channel, locale, currency, group) in contexts {
+            let mut headers = vec![
+                ("samlet-channel", channel),
+                ("samlet-locale", locale),
+                ("samlet-currency", currency),
+            ];
+            if let Some(gr) = group {
+                headers.push(("samlet-customer-group", gr));
+            }
+            let v = g
+                .query_with(PRODUCT, json!({ "code": truth.id.as_str() }), &headers)
+                .await;
+            assert!(v.get("errors").is_none(), "{v:#}");
+            let p = &v["data"]["product"];
+            let loc = locale.parse().unwrap();
+            assert_eq!(p["code"], truth.id.as_str());
+            assert_eq!(p["name"], truth.name.get(&loc).unwrap());
+            assert_eq!(p["description"], truth.description.get(&loc).unwrap());
+            assert_eq!(p["nameTranslations"].as_array().unwrap().len(), 4);
+            let variants = p["variants"].as_array().unwrap();
+            assert_eq!(variants.len(), truth.variants.len());
+            for (got, want) in variants.iter().zip(&truth.variants) {
+                assert_eq!(got["sku"], want.sku.as_str());
+                let cur: Currency = currency.parse().unwrap();
+                let pc = if channel == "store" {
+                    PriceChannel::Store
+                } else {
+                    PriceChannel::Online
+                };
+                let price = w
+                    .price(&want.sku, pc, cur, group.map(CustomerGroup::new).as_ref())
+                    .unwrap();
+                assert_eq!(
+                    got["price"]["amount"]["amount"],
+                    money(price.amount.amount),
+                    "{} {channel} {currency}",
+                    want.sku
+                );
+                assert_eq!(got["price"]["amount"]["currencyCode"], currency);
+                assert_eq!(got["price"]["taxIncluded"], price.tax_included);
+                assert_eq!(
+                    got["price"]["regular"]["amount"].as_str(),
+                    price.regular.map(|r| money(r.amount)).as_deref()
+                );
+                let stock = w.stock(&want.sku).unwrap();
+                let got_stock = got["stock"].as_array().unwrap();
+                assert_eq!(got_stock.len(), stock.len());
+                for s in &stock {
+                    let row = got_stock
+                        .iter()
+                        .find(|r| r["locationCode"] == s.location.as_str())
+                        .expect("location row");
+                    assert_eq!(row["onHand"], s.on_hand);
+                    assert_eq!(row["reserved"], s.reserved);
+                    assert_eq!(row["available"], s.available());
+                }
+            }
+        }
+    }
+}
+
+const CUSTOMER: &str = r#"query($email: String, $phone: String, $loyalty: String) {
+  customer(email: $email, phone: $phone, loyaltyNumber: $loyalty) {
+    id customerNumber kind email phone firstName lastName companyName loyaltyNumber loyaltyTier customerGroup
+    address { countryCode }
+    consents { channel granted source }
+    sources { connector system nativeId email }
+  }
+}"#;
+
+fn expected_sources(w: &World, i: u32) -> Vec<&'static str> {
+    let mut s = Vec::new();
+    for (slice, name) in [
+        (CustomerSlice::Crm, "crm"),
+        (CustomerSlice::Marketing, "marketing"),
+        (CustomerSlice::Erp, "erp"),
+    ] {
+        if w.in_slice(slice, i) {
+            s.push(name);
+        }
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_are_recognised_by_any_key_and_merged_across_systems() {
+    let g = Running::start().await;
+    let w = g.world().clone();
+    let mut by_phone_only_in_one_system = 0;
+    for i in (0..w.customer_count()).step_by(409).take(25) {
+        let truth = w.customer(i);
+        // The phone the unified customer shows: the first system (crm, marketing, erp) holding one.
+        let phone = CustomerSlice::ALL
+            .iter()
+            .filter_map(|s| w.system_customer(*s, i))
+            .find_map(|r| {
+                r.phone
+                    .as_deref()
+                    .and_then(|p| normalize_phone(p, truth.country))
+            });
+        let mut lookups = vec![json!({ "email": truth.email.to_uppercase() })];
+        if let Some(p) = &phone {
+            lookups.push(json!({ "phone": p }));
+            let holders = CustomerSlice::ALL
+                .iter()
+                .filter(|s| w.system_customer(**s, i).is_some_and(|r| r.phone.is_some()))
+                .count();
+            if holders == 1 {
+                by_phone_only_in_one_system += 1;
+            }
+        }
+        if let Some(l) = &truth.loyalty_number {
+            lookups.push(json!({ "loyalty": l }));
+        }
+        for vars in lookups {
+            let d = g.data(CUSTOMER, vars.clone()).await;
+            let c = &d["customer"];
+            assert_eq!(c["customerNumber"], truth.number.as_str(), "{vars}");
+            assert_eq!(c["email"], truth.email.as_str(), "{vars}");
+            assert_eq!(c["phone"].as_str(), phone.as_deref(), "{vars}");
+            assert_eq!(c["firstName"], truth.first_name.as_str());
+            assert_eq!(c["lastName"], truth.last_name.as_str());
+            assert_eq!(c["companyName"].as_str(), truth.company_name.as_deref());
+            assert_eq!(
+                c["kind"],
+                if truth.company_name.is_some() {
+                    "COMPANY"
+                } else {
+                    "PERSON"
+                }
+            );
+            assert_eq!(c["address"]["countryCode"], truth.country);
+            if w.in_slice(CustomerSlice::Marketing, i) {
+                assert_eq!(c["loyaltyTier"].as_str(), truth.loyalty_tier);
+                assert_eq!(c["consents"].as_array().unwrap().len(), 2);
+                assert!(c["consents"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|x| x["source"] == "marketing"));
+            }
+            assert_eq!(
+                c["customerGroup"].as_str(),
+                truth.customer_group.as_ref().map(|g| g.as_str())
+            );
+            let mut got: Vec<&str> = c["sources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["connector"].as_str().unwrap())
+                .collect();
+            got.sort();
+            let mut want = expected_sources(&w, i);
+            want.sort();
+            assert_eq!(got, want, "sources of {} via {vars}", truth.number);
+        }
+    }
+    assert!(
+        by_phone_only_in_one_system > 0,
+        "the sample should include a phone held by one system only"
+    );
+    // Unknown keys are null, malformed ones a typed error.
+    let d = g
+        .data(CUSTOMER, json!({ "email": "nobody@nowhere.example" }))
+        .await;
+    assert_eq!(d["customer"], Value::Null);
+    let v = g
+        .query_with(CUSTOMER, json!({ "email": "not-an-email" }), &[])
+        .await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{v:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_with_lines_totals_and_tracking_equal_the_world() {
+    let g = Running::start().await;
+    let w = g.world().clone();
+    let q = r#"query($n: String!) { order(number: $n) {
+        id number status placedAt currencyCode channel customerNumber store { code }
+        total { amount currencyCode }
+        lines { lineNumber sku quantity unitPrice { amount } total { amount } locationCode variant { sku } }
+        shipments { carrier trackingNumber trackingUrl shippedAt } } }"#;
+    for j in (0..w.order_count()).step_by(4999) {
+        let o = w.order(j);
+        let d = g.data(q, json!({ "n": o.number.as_str() })).await;
+        let got = &d["order"];
+        assert_eq!(got["number"], o.number.as_str());
+        assert_eq!(got["customerNumber"], o.customer.as_str());
+        assert_eq!(got["currencyCode"], o.currency.as_str());
+        assert_eq!(got["total"]["amount"], money(o.total.amount));
+        let placed: chrono::DateTime<chrono::Utc> =
+            got["placedAt"].as_str().unwrap().parse().unwrap();
+        assert_eq!(placed, o.placed_at);
+        assert_eq!(
+            got["store"]["code"].as_str(),
+            o.store.as_ref().map(|s| s.as_str())
+        );
+        let status = serde_json::to_value(o.status).unwrap();
+        assert_eq!(got["status"], status);
+        let lines = got["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), o.lines.len());
+        for (gl, l) in lines.iter().zip(&o.lines) {
+            assert_eq!(gl["sku"], l.sku.as_str());
+            assert_eq!(gl["variant"]["sku"], l.sku.as_str());
+            assert_eq!(
+                gl["quantity"].as_str().unwrap().parse::<Decimal>().unwrap(),
+                l.quantity
+            );
+            assert_eq!(gl["unitPrice"]["amount"], money(l.unit_price.amount));
+            assert_eq!(gl["total"]["amount"], money(l.line_total.amount));
+        }
+        let ships = got["shipments"].as_array().unwrap();
+        assert_eq!(ships.len(), o.shipments.len());
+        for (gs, s) in ships.iter().zip(&o.shipments) {
+            assert_eq!(gs["trackingNumber"], s.tracking_number.as_str());
+            assert_eq!(gs["trackingUrl"], s.tracking_url.as_str());
+            assert_eq!(gs["carrier"], s.carrier.as_str());
+        }
+    }
+    // A customer's latest orders, newest first, with cursor paging.
+    let i = (0..w.customer_count())
+        .find(|&i| w.orders_of(i).len() >= 5)
+        .unwrap();
+    let want: Vec<String> = w
+        .orders_of(i)
+        .iter()
+        .rev()
+        .map(|&j| World::order_number(j).to_string())
+        .collect();
+    let q = r#"query($n: String!, $after: String) { customer(customerNumber: $n) {
+        orders(first: 2, after: $after) { edges { cursor node { number } } pageInfo { hasNextPage endCursor } } } }"#;
+    let n = World::customer_number(i);
+    let d = g.data(q, json!({ "n": n.as_str() })).await;
+    let page1: Vec<&str> = d["customer"]["orders"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        page1,
+        want[..2].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(d["customer"]["orders"]["pageInfo"]["hasNextPage"], true);
+    let after = d["customer"]["orders"]["pageInfo"]["endCursor"].clone();
+    let d = g.data(q, json!({ "n": n.as_str(), "after": after })).await;
+    let page2: Vec<&str> = d["customer"]["orders"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        page2,
+        want[2..4].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_of_48_products_with_price_and_stock_costs_one_call_per_upstream() {
+    let g = Running::start().await;
+    // Warm the token caches, then count only the listing.
+    g.data("{ products(first: 1) { edges { node { code price { amount { amount } } stock { available } } } } }", json!({})).await;
+    g.reset_counts();
+    let d = g
+        .data(
+            "{ products(first: 48) { edges { node { code name price { amount { amount } } stock { locationCode available } } } pageInfo { hasNextPage } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["products"]["edges"].as_array().unwrap().len(), 48);
+    let pim = g.data_requests("pim");
+    let erp = g.data_requests("erp");
+    // The PIM lists product models in one call and their variants in pages of Akeneo's cap
+    // of 100 items; the ERP answers all 48 prices in one call and all stock in another.
+    let variants: usize = (0..48).map(|i| g.world().skus(i).len()).sum();
+    let pim_cap = 1 + variants.div_ceil(100) as u64;
+    assert!(
+        pim <= pim_cap,
+        "PIM requests: {pim} > {pim_cap}: {:?}",
+        g.stack.simulator("pim").unwrap().control.stats.routes()
+    );
+    assert!(
+        erp <= 2,
+        "ERP requests: {erp}: {:?}",
+        g.stack.simulator("erp").unwrap().control.stats.routes()
+    );
+    assert_eq!(g.data_requests("crm") + g.data_requests("marketing"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_upstream_body_is_a_typed_error_naming_the_connector_and_the_rest_is_served() {
+    let g = Running::start().await;
+    let q = r#"{ product(code: "P000001") { code name price { amount { amount } } } }"#;
+    g.data(q, json!({})).await; // tokens fetched
+    let erp = g.stack.simulator("erp").unwrap();
+    let api = samlet_business_central::simulator::API_PATHS
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    erp.control.set_faults(FaultPlan {
+        malformed_next: 100,
+        only_paths: api,
+        ..FaultPlan::default()
+    });
+    let v = g.query_with(q, json!({}), &[]).await;
+    erp.control.clear_faults();
+    assert_eq!(
+        v["data"]["product"]["code"], "P000001",
+        "the PIM's part is still served: {v:#}"
+    );
+    assert_eq!(v["data"]["product"]["price"], Value::Null);
+    let err = &v["errors"][0];
+    assert_eq!(
+        err["extensions"]["code"], "UPSTREAM_INVALID_RESPONSE",
+        "{v:#}"
+    );
+    assert_eq!(err["extensions"]["connector"], "erp");
+    assert_eq!(err["path"], json!(["product", "price"]));
+    // And the process keeps serving.
+    let d = g.data(q, json!({})).await;
+    assert!(d["product"]["price"]["amount"]["amount"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_customer_source_gives_a_partial_answer_with_a_typed_error() {
+    let mut g = Running::start().await;
+    let w = g.world().clone();
+    let i = (0..w.customer_count())
+        .find(|&i| w.in_slice(CustomerSlice::Marketing, i) && w.in_slice(CustomerSlice::Erp, i))
+        .unwrap();
+    let truth = w.customer(i);
+    let idx = g
+        .stack
+        .simulators
+        .iter()
+        .position(|(n, _)| *n == "crm")
+        .unwrap();
+    let (_, crm) = g.stack.simulators.remove(idx);
+    crm.stop().await;
+    let v = g
+        .query_with(CUSTOMER, json!({ "email": truth.email }), &[])
+        .await;
+    assert_eq!(
+        v["data"]["customer"]["customerNumber"],
+        truth.number.as_str(),
+        "{v:#}"
+    );
+    let err = &v["errors"][0];
+    assert_eq!(err["extensions"]["connector"], "crm", "{v:#}");
+    assert_eq!(err["extensions"]["code"], "UPSTREAM_UNAVAILABLE");
+    assert_eq!(err["path"], json!(["customer"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_ids_resolve_through_node() {
+    let g = Running::start().await;
+    let d = g
+        .data(
+            r#"{ product(code: "P000003") { id variants { id } }
+                 order(number: "SO0000003") { id }
+                 customer(customerNumber: "C0000003") { id }
+                 location(code: "DK-CPH") { id } }"#,
+            json!({}),
+        )
+        .await;
+    let ids = [
+        (d["product"]["id"].clone(), "Product", "code", "P000003"),
+        (
+            d["product"]["variants"][0]["id"].clone(),
+            "Variant",
+            "sku",
+            "",
+        ),
+        (d["order"]["id"].clone(), "Order", "number", "SO0000003"),
+        (
+            d["customer"]["id"].clone(),
+            "Customer",
+            "customerNumber",
+            "C0000003",
+        ),
+        (d["location"]["id"].clone(), "Location", "code", "DK-CPH"),
+    ];
+    for (id, typename, field, want) in ids {
+        let q = format!("query($id: ID!) {{ node(id: $id) {{ __typename id ... on {typename} {{ {field} }} }} }}");
+        let n = g.data(&q, json!({ "id": id })).await;
+        assert_eq!(n["node"]["__typename"], typename);
+        assert_eq!(n["node"]["id"], id);
+        if !want.is_empty() {
+            assert_eq!(n["node"][field], want);
+        }
+    }
+    let v = g
+        .query_with("{ node(id: \"garbage\") { id } }", json!({}), &[])
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_answers_health_readiness_the_ide_and_bad_requests() {
+    let g = Running::start().await;
+    let health = g
+        .http
+        .get(format!("{}/health", g.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready: Value = g
+        .http
+        .get(format!("{}/ready", g.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["connectors"].as_array().unwrap().len(), 4);
+    let ide = g
+        .http
+        .get(format!("{}/graphql", g.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ide.contains("graphiql"), "the demo serves the IDE");
+    // A malformed query is answered with an error that says where.
+    let v = g.query_with("{ product(code: ", json!({}), &[]).await;
+    assert!(v["errors"][0]["locations"].is_array(), "{v:#}");
+    // A malformed context header is named.
+    let resp = g
+        .http
+        .post(format!("{}/graphql", g.url))
+        .header("samlet-currency", "kroner")
+        .json(&json!({ "query": "{ context { currencyCode } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("samlet-currency"),
+        "{v:#}"
+    );
+    // And the server still serves.
+    let d = g
+        .data(
+            "{ context { channel locale currencyCode } locations { code } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["context"]["currencyCode"], "DKK");
+    assert_eq!(
+        d["locations"].as_array().unwrap().len(),
+        g.world().locations().len()
+    );
+}
