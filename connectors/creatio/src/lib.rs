@@ -1,0 +1,1 @@
+//! Samlet connector for creatio (work in progress).

@@ -1,0 +1,1 @@
+//! Samlet connector for optimizely (work in progress).

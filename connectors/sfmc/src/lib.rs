@@ -1,0 +1,1 @@
+//! Samlet connector for sfmc (work in progress).

@@ -1,0 +1,1 @@
+//! Samlet connector for voyado (work in progress).
