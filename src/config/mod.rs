@@ -216,6 +216,8 @@ impl Config {
             interpolate_table(table, text, env, &mut path, &mut problems);
         }
         let config = validate(raw, text, &mut problems);
+        // Report in file order, as an editor would list them.
+        problems.sort_by_key(|p| (p.line, p.col));
         if problems.is_empty() {
             Ok(config)
         } else {
@@ -280,11 +282,15 @@ fn interpolate_value(
                 let name = &rest[start + 2..start + end];
                 match env(name) {
                     Some(value) => out.push_str(&value),
-                    None => problems.push(locate::key(
+                    None => {
+                        // Keep the reference, so later checks do not also call it empty.
+                        out.push_str(&rest[start..start + end + 1]);
+                        problems.push(locate::key(
                         text,
                         path,
                         &format!("environment variable `{name}` is not set; export it or write the value here"),
-                    )),
+                    ))
+                    }
                 }
                 rest = &rest[start + end + 1..];
             }
@@ -307,9 +313,13 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
     // Instances already reported as invalid: references to them are not reported again.
     let mut invalid = Vec::new();
     for (name, table) in raw.connectors {
+        let kind = table
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .map(str::to_owned);
         match registry::validate_connector(&name, table, &base_policy, text, problems) {
             Some(spec) => connectors.push(spec),
-            None => invalid.push(name),
+            None => invalid.push((name, kind)),
         }
     }
     let mut capabilities = BTreeMap::new();
@@ -348,7 +358,24 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
                 .iter()
                 .find(|c: &&ConnectorSpec| c.name.as_str() == n)
             {
-                None if invalid.contains(&n) => {}
+                None if invalid.iter().any(|(name, _)| name == &n) => {
+                    // Already reported; but a kind that cannot serve this is worth saying too.
+                    let kind = invalid
+                        .iter()
+                        .find(|(name, _)| name == &n)
+                        .and_then(|(_, k)| k.as_deref());
+                    if let Some((kind, caps)) =
+                        kind.and_then(|k| registry::kind_capabilities(k).map(|c| (k, c)))
+                    {
+                        if !caps.contains(&cap) {
+                            problems.push(locate::key(
+                                text,
+                                &path,
+                                &format!("connector `{n}` ({kind}) cannot serve {cap}"),
+                            ));
+                        }
+                    }
+                }
                 None => problems.push(locate::key(
                     text,
                     &path,
@@ -420,7 +447,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         for n in names {
             match served.iter().find(|c| c.as_str() == n) {
                 Some(c) => list.push(c.clone()),
-                None if invalid.contains(&n) => {}
+                None if invalid.iter().any(|(name, _)| name == &n) => {}
                 None => problems.push(locate::key(text, &path, &format!("`{n}` does not serve customers; list instances named under capabilities.customers"))),
             }
         }

@@ -31,6 +31,14 @@ macro_rules! vendors {
             None(std::convert::Infallible),
         }
 
+        /// What a compiled-in connector kind can serve.
+        pub fn kind_capabilities(kind: &str) -> Option<&'static [Capability]> {
+            match kind {
+                $( #[cfg(feature = $feature)] k if k == $krate::KIND => Some($krate::capabilities()), )*
+                _ => None,
+            }
+        }
+
         /// The connector kinds compiled into this binary.
         pub fn connector_kinds() -> Vec<&'static str> {
             vec![$( #[cfg(feature = $feature)] $krate::KIND, )*]
