@@ -495,9 +495,14 @@ impl World {
     /// Generates the world for `config`.
     pub fn new(config: WorldConfig) -> World {
         let scale = config.scale.max(1);
-        let products = 2_000 * scale;
-        let customers = 10_000 * scale;
-        let orders = 50_000 * scale;
+        World::with_sizes(config, 2_000 * scale, 10_000 * scale, 50_000 * scale)
+    }
+
+    /// A world with explicit sizes, e.g. a small one to seed into a real vendor system in a
+    /// test. Entities are the same functions of their index as in a full world.
+    pub fn with_sizes(config: WorldConfig, products: u32, customers: u32, orders: u32) -> World {
+        let scale = config.scale.max(1);
+        let (products, customers, orders) = (products.max(1), customers.max(1), orders);
         let mut world = World {
             config: WorldConfig {
                 seed: config.seed,
@@ -1364,6 +1369,19 @@ mod tests {
             assert!(w.orders_of(ci).contains(&j));
         }
         assert!(shipped > 100);
+    }
+
+    #[test]
+    fn a_small_world_keeps_its_entities_consistent() {
+        let w = World::with_sizes(WorldConfig::default(), 40, 200, 1_000);
+        assert_eq!((w.product_count(), w.customer_count(), w.order_count()), (40, 200, 1_000));
+        let orders: usize = (0..w.customer_count()).map(|i| w.orders_of(i).len()).sum();
+        assert_eq!(orders, 1_000);
+        for j in 0..w.order_count() {
+            for line in w.order(j).lines {
+                assert!(w.sku_index(&line.sku).is_some(), "order lines name the small world's SKUs");
+            }
+        }
     }
 
     #[test]
