@@ -47,6 +47,10 @@ enum Command {
         /// World scale factor (1 = 2,000 products, 10,000 customers, 50,000 orders).
         #[arg(long, default_value_t = 1)]
         scale: u32,
+        /// Which stack of simulated vendors: `a` (Salesforce, Akeneo, Business Central,
+        /// Klaviyo) or `b` (Creatio, Optimizely, Voyado, Salesforce Marketing Cloud).
+        #[arg(long, value_enum, default_value = "a")]
+        stack: samlet::demo::Stack,
         /// Print the generated configuration and exit.
         #[arg(long)]
         print_config: bool,
@@ -119,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             host,
             seed,
             scale,
+            stack,
             print_config,
         } => {
             use samlet::demo::DemoStack;
@@ -131,7 +136,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format!("cannot listen on {host}:{port}; pass --port to choose another")
                 })?;
             let addr = listener.local_addr()?;
-            let stack = DemoStack::start(WorldConfig { seed, scale }, addr).await?;
+            let stack = DemoStack::start(stack, WorldConfig { seed, scale }, addr).await?;
             if print_config {
                 print!("{}", stack.config_text);
                 return Ok(ExitCode::SUCCESS);
@@ -146,8 +151,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 w.locations().len(),
                 started.elapsed().as_millis()
             );
-            for (name, sim) in &stack.simulators {
-                println!("  simulator {name:<10} {}", sim.base_url());
+            for m in &stack.members {
+                println!(
+                    "  simulator {:<10} {:<28} {}",
+                    m.name,
+                    m.kind,
+                    m.simulator.base_url()
+                );
             }
             println!("GraphQL and IDE: http://{addr}/graphql");
             samlet::serve(config, listener, shutdown_signal()).await?;

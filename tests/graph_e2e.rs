@@ -5,8 +5,9 @@
 
 mod common;
 
-use common::Running;
+use common::{roles, Running};
 use rust_decimal::Decimal;
+use samlet::demo::Stack;
 use samlet_connector::context::{Currency, PriceChannel};
 use samlet_connector::ids::CustomerGroup;
 use samlet_connector::model::normalize_phone;
@@ -28,9 +29,8 @@ const PRODUCT: &str = r#"query($code: String!) {
   }
 }"#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn products_with_price_and_stock_equal_the_world_in_every_context() {
-    let g = Running::start().await;
+async fn products_with_price_and_stock_equal_the_world_in_every_context(stack: Stack) {
+    let g = Running::start(stack).await;
     let w = g.world().clone();
     let contexts: [(&str, &str, &str, Option<&str>); 3] = [
         ("web", "da-DK", "DKK", None),
@@ -109,12 +109,13 @@ const CUSTOMER: &str = r#"query($email: String, $phone: String, $loyalty: String
   }
 }"#;
 
-fn expected_sources(w: &World, i: u32) -> Vec<&'static str> {
+fn expected_sources(w: &World, i: u32, stack: Stack) -> Vec<&'static str> {
+    let r = roles(stack);
     let mut s = Vec::new();
     for (slice, name) in [
-        (CustomerSlice::Crm, "crm"),
-        (CustomerSlice::Marketing, "marketing"),
-        (CustomerSlice::Erp, "erp"),
+        (CustomerSlice::Crm, r.crm),
+        (CustomerSlice::Marketing, r.marketing),
+        (CustomerSlice::Erp, r.buyers),
     ] {
         if w.in_slice(slice, i) {
             s.push(name);
@@ -123,9 +124,8 @@ fn expected_sources(w: &World, i: u32) -> Vec<&'static str> {
     s
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn customers_are_recognised_by_any_key_and_merged_across_systems() {
-    let g = Running::start().await;
+async fn customers_are_recognised_by_any_key_and_merged_across_systems(stack: Stack) {
+    let g = Running::start(stack).await;
     let w = g.world().clone();
     let mut by_phone_only_in_one_system = 0;
     for i in (0..w.customer_count()).step_by(409).take(25) {
@@ -178,7 +178,7 @@ async fn customers_are_recognised_by_any_key_and_merged_across_systems() {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .all(|x| x["source"] == "marketing"));
+                    .all(|x| x["source"] == roles(stack).marketing));
             }
             assert_eq!(
                 c["customerGroup"].as_str(),
@@ -191,7 +191,7 @@ async fn customers_are_recognised_by_any_key_and_merged_across_systems() {
                 .map(|s| s["connector"].as_str().unwrap())
                 .collect();
             got.sort();
-            let mut want = expected_sources(&w, i);
+            let mut want = expected_sources(&w, i, stack);
             want.sort();
             assert_eq!(got, want, "sources of {} via {vars}", truth.number);
         }
@@ -214,9 +214,8 @@ async fn customers_are_recognised_by_any_key_and_merged_across_systems() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn orders_with_lines_totals_and_tracking_equal_the_world() {
-    let g = Running::start().await;
+async fn orders_with_lines_totals_and_tracking_equal_the_world(stack: Stack) {
+    let g = Running::start(stack).await;
     let w = g.world().clone();
     let q = r#"query($n: String!) { order(number: $n) {
         id number status placedAt currencyCode channel customerNumber store { code }
@@ -299,9 +298,8 @@ async fn orders_with_lines_totals_and_tracking_equal_the_world() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_listing_of_48_products_with_price_and_stock_costs_one_call_per_upstream() {
-    let g = Running::start().await;
+async fn a_listing_of_48_products_with_price_and_stock_costs_one_call_per_upstream(stack: Stack) {
+    let g = Running::start(stack).await;
     // Warm the token caches, then count only the listing.
     g.data("{ products(first: 1) { edges { node { code price { amount { amount } } stock { available } } } } }", json!({})).await;
     g.reset_counts();
@@ -312,35 +310,52 @@ async fn a_listing_of_48_products_with_price_and_stock_costs_one_call_per_upstre
         )
         .await;
     assert_eq!(d["products"]["edges"].as_array().unwrap().len(), 48);
-    let pim = g.data_requests("pim");
-    let erp = g.data_requests("erp");
-    // The PIM lists product models in one call and their variants in pages of Akeneo's cap
-    // of 100 items; the ERP answers all 48 prices in one call and all stock in another.
-    let variants: usize = (0..48).map(|i| g.world().skus(i).len()).sum();
-    let pim_cap = 1 + variants.div_ceil(100) as u64;
-    assert!(
-        pim <= pim_cap,
-        "PIM requests: {pim} > {pim_cap}: {:?}",
-        g.stack.simulator("pim").unwrap().control.stats.routes()
-    );
-    assert!(
-        erp <= 2,
-        "ERP requests: {erp}: {:?}",
-        g.stack.simulator("erp").unwrap().control.stats.routes()
-    );
-    assert_eq!(g.data_requests("crm") + g.data_requests("marketing"), 0);
+    let r = roles(stack);
+    let routes = |name: &str| g.stack.simulator(name).unwrap().control.stats.routes();
+    match stack {
+        Stack::A => {
+            // Akeneo: one call for the product models and one per 100 of their variants (its
+            // page cap); Business Central: all 48 prices in one call, all stock in another.
+            let variants: usize = (0..48).map(|i| g.world().skus(i).len()).sum();
+            let pim_cap = 1 + variants.div_ceil(100) as u64;
+            let pim = g.data_requests(r.products);
+            assert!(
+                pim <= pim_cap,
+                "PIM requests: {pim} > {pim_cap}: {:?}",
+                routes(r.products)
+            );
+            let erp = g.data_requests(r.commerce);
+            assert!(erp <= 2, "ERP requests: {erp}: {:?}", routes(r.commerce));
+        }
+        Stack::B => {
+            // Optimizely's Service API reads prices and stock one catalogue entry at a time (it
+            // has no multi-entry read): exactly one call per SKU and capability, none repeated.
+            let all = routes(r.commerce);
+            let prices: Vec<_> = all.iter().filter(|(k, _)| k.ends_with("/prices")).collect();
+            let stock: Vec<_> = all
+                .iter()
+                .filter(|(k, _)| k.ends_with("/inventories"))
+                .collect();
+            assert_eq!(prices.len(), 48, "{all:?}");
+            assert_eq!(stock.len(), 48, "{all:?}");
+            assert!(
+                prices.iter().chain(&stock).all(|(_, n)| **n == 1),
+                "no SKU asked twice: {all:?}"
+            );
+        }
+    }
+    assert_eq!(g.data_requests(r.crm) + g.data_requests(r.marketing), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_malformed_upstream_body_is_a_typed_error_naming_the_connector_and_the_rest_is_served() {
-    let g = Running::start().await;
+async fn a_malformed_upstream_body_is_a_typed_error_naming_the_connector_and_the_rest_is_served(
+    stack: Stack,
+) {
+    let g = Running::start(stack).await;
     let q = r#"{ product(code: "P000001") { code name price { amount { amount } } } }"#;
     g.data(q, json!({})).await; // tokens fetched
-    let erp = g.stack.simulator("erp").unwrap();
-    let api = samlet_business_central::simulator::API_PATHS
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
+    let member = g.stack.member(roles(stack).commerce).unwrap();
+    let erp = &member.simulator;
+    let api = member.api_paths.iter().map(|p| p.to_string()).collect();
     erp.control.set_faults(FaultPlan {
         malformed_next: 100,
         only_paths: api,
@@ -348,26 +363,29 @@ async fn a_malformed_upstream_body_is_a_typed_error_naming_the_connector_and_the
     });
     let v = g.query_with(q, json!({}), &[]).await;
     erp.control.clear_faults();
-    assert_eq!(
-        v["data"]["product"]["code"], "P000001",
-        "the PIM's part is still served: {v:#}"
-    );
-    assert_eq!(v["data"]["product"]["price"], Value::Null);
     let err = &v["errors"][0];
     assert_eq!(
         err["extensions"]["code"], "UPSTREAM_INVALID_RESPONSE",
         "{v:#}"
     );
-    assert_eq!(err["extensions"]["connector"], "erp");
-    assert_eq!(err["path"], json!(["product", "price"]));
+    assert_eq!(err["extensions"]["connector"], roles(stack).commerce);
+    if roles(stack).products != roles(stack).commerce {
+        // The PIM's part is still served; only the price path fails.
+        assert_eq!(v["data"]["product"]["code"], "P000001", "{v:#}");
+        assert_eq!(v["data"]["product"]["price"], Value::Null);
+        assert_eq!(err["path"], json!(["product", "price"]));
+    } else {
+        // One system serves both: the product itself fails, with the same typed error.
+        assert_eq!(v["data"]["product"], Value::Null, "{v:#}");
+        assert_eq!(err["path"], json!(["product"]));
+    }
     // And the process keeps serving.
     let d = g.data(q, json!({})).await;
     assert!(d["product"]["price"]["amount"]["amount"].is_string());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_customer_source_gives_a_partial_answer_with_a_typed_error() {
-    let mut g = Running::start().await;
+async fn a_dead_customer_source_gives_a_partial_answer_with_a_typed_error(stack: Stack) {
+    let mut g = Running::start(stack).await;
     let w = g.world().clone();
     let i = (0..w.customer_count())
         .find(|&i| w.in_slice(CustomerSlice::Marketing, i) && w.in_slice(CustomerSlice::Erp, i))
@@ -375,12 +393,12 @@ async fn a_dead_customer_source_gives_a_partial_answer_with_a_typed_error() {
     let truth = w.customer(i);
     let idx = g
         .stack
-        .simulators
+        .members
         .iter()
-        .position(|(n, _)| *n == "crm")
+        .position(|m| m.name == "crm")
         .unwrap();
-    let (_, crm) = g.stack.simulators.remove(idx);
-    crm.stop().await;
+    let crm = g.stack.members.remove(idx);
+    crm.simulator.stop().await;
     let v = g
         .query_with(CUSTOMER, json!({ "email": truth.email }), &[])
         .await;
@@ -395,9 +413,8 @@ async fn a_dead_customer_source_gives_a_partial_answer_with_a_typed_error() {
     assert_eq!(err["path"], json!(["customer"]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn global_ids_resolve_through_node() {
-    let g = Running::start().await;
+async fn global_ids_resolve_through_node(stack: Stack) {
+    let g = Running::start(stack).await;
     let d = g
         .data(
             r#"{ product(code: "P000003") { id variants { id } }
@@ -439,9 +456,8 @@ async fn global_ids_resolve_through_node() {
     assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_server_answers_health_readiness_the_ide_and_bad_requests() {
-    let g = Running::start().await;
+async fn the_server_answers_health_readiness_the_ide_and_bad_requests(stack: Stack) {
+    let g = Running::start(stack).await;
     let health = g
         .http
         .get(format!("{}/health", g.url))
@@ -503,3 +519,66 @@ async fn the_server_answers_health_readiness_the_ide_and_bad_requests() {
         g.world().locations().len()
     );
 }
+
+async fn paging_the_catalogue_with_cursors_gives_the_same_items_as_one_big_page(stack: Stack) {
+    let g = Running::start(stack).await;
+    let q = r#"query($first: Int!, $after: String) { products(first: $first, after: $after) {
+        edges { cursor node { code } } pageInfo { hasNextPage endCursor } } }"#;
+    let codes = |d: &Value| -> Vec<String> {
+        d["products"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let big = codes(&g.data(q, json!({ "first": 70 })).await);
+    assert_eq!(big.len(), 70);
+    let mut walked = Vec::new();
+    let mut after = Value::Null;
+    for _ in 0..10 {
+        let d = g.data(q, json!({ "first": 7, "after": after })).await;
+        walked.extend(codes(&d));
+        assert_eq!(d["products"]["pageInfo"]["hasNextPage"], true);
+        after = d["products"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(walked, big);
+    // Any edge's cursor resumes right after that edge.
+    let d = g.data(q, json!({ "first": 10 })).await;
+    let third = d["products"]["edges"][2]["cursor"].clone();
+    let resumed = codes(&g.data(q, json!({ "first": 5, "after": third })).await);
+    assert_eq!(resumed, big[3..8].to_vec());
+    let v = g
+        .query_with(q, json!({ "first": 5, "after": "bm90IGEgY3Vyc29y" }), &[])
+        .await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{v:#}"
+    );
+}
+
+/// Every test above, against both demo stacks.
+macro_rules! on_both_stacks {
+    ($($name:ident),* $(,)?) => {
+        mod stack_a {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::Stack::A).await } )*
+        }
+        mod stack_b {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::Stack::B).await } )*
+        }
+    };
+}
+
+on_both_stacks!(
+    paging_the_catalogue_with_cursors_gives_the_same_items_as_one_big_page,
+    products_with_price_and_stock_equal_the_world_in_every_context,
+    customers_are_recognised_by_any_key_and_merged_across_systems,
+    orders_with_lines_totals_and_tracking_equal_the_world,
+    a_listing_of_48_products_with_price_and_stock_costs_one_call_per_upstream,
+    a_malformed_upstream_body_is_a_typed_error_naming_the_connector_and_the_rest_is_served,
+    a_dead_customer_source_gives_a_partial_answer_with_a_typed_error,
+    global_ids_resolve_through_node,
+    the_server_answers_health_readiness_the_ide_and_bad_requests,
+);

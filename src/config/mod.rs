@@ -103,14 +103,36 @@ pub struct UpstreamOverrides {
     /// Deadline for one upstream attempt, e.g. `"5s"`.
     #[serde(default, with = "opt_duration")]
     pub timeout: Option<Duration>,
+    /// Budget for a whole upstream call including retries and waits, e.g. `"8s"`.
+    #[serde(default, with = "opt_duration")]
+    pub deadline: Option<Duration>,
     /// Extra attempts for idempotent reads.
     pub retries: Option<u32>,
-    /// First retry back-off, e.g. `"50ms"`.
+    /// First retry back-off, e.g. `"50ms"` (doubles per attempt, with jitter).
     #[serde(default, with = "opt_duration")]
     pub backoff: Option<Duration>,
-    /// Longest `Retry-After` honoured inside a request, e.g. `"2s"`.
+    /// Longest `Retry-After` or quota wait honoured inside a call, e.g. `"2s"`.
     #[serde(default, with = "opt_duration")]
     pub max_retry_after: Option<Duration>,
+    /// Calls in flight to the upstream at most (the bulkhead).
+    pub max_concurrent: Option<usize>,
+    /// The vendor's quota: `{ per_second = 10, burst = 20 }`.
+    pub quota: Option<QuotaConfig>,
+    /// Consecutive failures that open the circuit breaker (0 disables it).
+    pub breaker_failures: Option<u32>,
+    /// How long an open breaker waits before one probe, e.g. `"5s"`.
+    #[serde(default, with = "opt_duration")]
+    pub breaker_open_for: Option<Duration>,
+}
+
+/// A vendor quota in configuration.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// Requests per second, sustained.
+    pub per_second: std::num::NonZeroU32,
+    /// Requests allowed at once above the steady rate (default: one second's worth).
+    pub burst: Option<std::num::NonZeroU32>,
 }
 
 impl UpstreamOverrides {
@@ -119,9 +141,22 @@ impl UpstreamOverrides {
     pub fn apply(&self, base: &UpstreamPolicy) -> UpstreamPolicy {
         UpstreamPolicy {
             timeout: self.timeout.unwrap_or(base.timeout),
+            deadline: self.deadline.unwrap_or(base.deadline),
             retries: self.retries.unwrap_or(base.retries),
             backoff: self.backoff.unwrap_or(base.backoff),
             max_retry_after: self.max_retry_after.unwrap_or(base.max_retry_after),
+            max_concurrent: self.max_concurrent.unwrap_or(base.max_concurrent),
+            quota: match self.quota {
+                Some(q) => Some(samlet_connector::policy::Quota {
+                    per_second: q.per_second,
+                    burst: q.burst.unwrap_or(q.per_second),
+                }),
+                None => base.quota,
+            },
+            breaker: samlet_connector::policy::BreakerPolicy {
+                failures: self.breaker_failures.unwrap_or(base.breaker.failures),
+                open_for: self.breaker_open_for.unwrap_or(base.breaker.open_for),
+            },
         }
     }
 }

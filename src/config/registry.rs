@@ -104,6 +104,10 @@ vendors! {
     "akeneo" => Akeneo(samlet_akeneo::AkeneoConfig),
     "business-central" => BusinessCentral(samlet_business_central::BusinessCentralConfig),
     "klaviyo" => Klaviyo(samlet_klaviyo::KlaviyoConfig),
+    "creatio" => Creatio(samlet_creatio::CreatioConfig),
+    "voyado" => Voyado(samlet_voyado::VoyadoConfig),
+    "sfmc" => MarketingCloud(samlet_sfmc::SfmcConfig),
+    "optimizely" => Optimizely(samlet_optimizely::OptimizelyConfig),
 }
 
 fn deserialize<T: DeserializeOwned>(

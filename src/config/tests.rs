@@ -79,3 +79,38 @@ fn missing_environment_variables_are_named() {
         "{e}"
     );
 }
+
+#[test]
+fn per_connector_upstream_settings_override_the_global_ones() {
+    let global = UpstreamOverrides {
+        timeout: Some(Duration::from_secs(3)),
+        retries: Some(1),
+        ..Default::default()
+    };
+    let one = UpstreamOverrides {
+        retries: Some(4),
+        quota: Some(QuotaConfig {
+            per_second: 10.try_into().unwrap(),
+            burst: None,
+        }),
+        breaker_failures: Some(0),
+        ..Default::default()
+    };
+    let p = one.apply(&global.apply(&UpstreamPolicy::default()));
+    assert_eq!(
+        p.timeout,
+        Duration::from_secs(3),
+        "inherited from [upstream]"
+    );
+    assert_eq!(p.retries, 4, "the connector's own wins");
+    assert_eq!(
+        p.quota.map(|q| (q.per_second.get(), q.burst.get())),
+        Some((10, 10))
+    );
+    assert_eq!(p.breaker.failures, 0);
+    assert_eq!(
+        p.deadline,
+        UpstreamPolicy::default().deadline,
+        "unset everywhere: the default"
+    );
+}

@@ -29,6 +29,9 @@ use std::sync::Arc;
 /// The schema type.
 pub type CommerceSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
+/// The most vendor pages one `products` page may walk (vendors with tiny page caps).
+const MAX_VENDOR_PAGES: usize = 100;
+
 /// The request scope of a resolver.
 pub fn scope<'a>(ctx: &Context<'a>) -> Result<&'a Scope> {
     ctx.data::<Scope>()
@@ -201,49 +204,59 @@ impl Query {
             }
         };
         let first = first as usize;
-        let page = s
-            .gateway
-            .products
-            .source
-            .list_products(
-                &s.cx,
-                &PageRequest {
-                    first: skip + first,
-                    after: vendor_after.clone(),
-                },
-            )
-            .await
-            .map_err(|e| errors::connector_error(&e))?;
-        let total = page.items.len();
-        let base = vendor_after.unwrap_or_default();
-        let shown: Vec<_> = page
-            .items
-            .into_iter()
-            .enumerate()
-            .skip(skip)
-            .take(first)
-            .collect();
-        let more_here = skip + first < total;
-        let mut conn = Connection::new(
-            skip > 0 || !base.is_empty(),
-            more_here || page.next.is_some(),
-        );
+        // Vendors may answer fewer items than asked (their page cap): follow their pages until
+        // the connection is full. Each item remembers the page it came from and its place there.
+        let mut items: Vec<(String, usize, samlet_connector::model::Product)> =
+            Vec::with_capacity(first);
+        let mut page_start = vendor_after.clone();
+        let mut to_skip = skip;
+        let mut has_next = false;
+        for _ in 0..MAX_VENDOR_PAGES {
+            let want = to_skip + (first - items.len());
+            let page = s
+                .gateway
+                .products
+                .source
+                .list_products(
+                    &s.cx,
+                    &PageRequest {
+                        first: want,
+                        after: page_start.clone(),
+                    },
+                )
+                .await
+                .map_err(|e| errors::connector_error(&e))?;
+            let n = page.items.len();
+            let start = page_start.clone().unwrap_or_default();
+            for (i, p) in page.items.into_iter().enumerate().skip(to_skip) {
+                if items.len() == first {
+                    has_next = true;
+                    break;
+                }
+                items.push((start.clone(), i, p));
+            }
+            to_skip = to_skip.saturating_sub(n);
+            match page.next {
+                Some(next) if items.len() < first && n > 0 => page_start = Some(next),
+                Some(_) => {
+                    has_next = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        let mut conn = Connection::new(skip > 0 || vendor_after.is_some(), has_next);
         // One batch per upstream for the whole page, whatever the executor's timing.
         let ahead = ctx.look_ahead();
         let (price, stock) = product::wanted(&ahead.field("edges").field("node"));
         let (price2, stock2) = product::wanted(&ahead.field("nodes"));
-        let skus: Vec<Sku> = shown
+        let skus: Vec<Sku> = items
             .iter()
-            .filter_map(|(_, p)| p.variants.first().map(|v| v.sku.clone()))
+            .filter_map(|(_, _, p)| p.variants.first().map(|v| v.sku.clone()))
             .collect();
         product::prefetch(ctx, &skus, price || price2, stock || stock2).await;
-        let last_index = shown.last().map(|(i, _)| *i);
-        for (i, p) in shown {
-            let cursor = match (&page.next, Some(i) == last_index && i + 1 == total) {
-                // The last item of the vendor's page resumes from the vendor's next page.
-                (Some(next), true) => format!("{next}|0"),
-                _ => format!("{base}|{}", i + 1),
-            };
+        for (start, i, p) in items {
+            let cursor = format!("{start}|{}", i + 1);
             conn.edges.push(Edge::new(
                 ids::encode_cursor(&cursor),
                 Product::new(Arc::new(p)),

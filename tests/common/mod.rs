@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use samlet::demo::DemoStack;
+use samlet::demo::{DemoStack, Stack};
 use samlet_testkit::{World, WorldConfig};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -17,12 +17,12 @@ pub struct Running {
 }
 
 impl Running {
-    pub async fn start() -> Running {
+    pub async fn start(which: Stack) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let stack = DemoStack::start(WorldConfig::default(), addr)
+        let stack = DemoStack::start(which, WorldConfig::default(), addr)
             .await
             .expect("demo stack");
         let config = stack.config().expect("demo config is valid");
@@ -84,8 +84,8 @@ impl Running {
     }
 
     pub fn reset_counts(&self) {
-        for (_, s) in &self.stack.simulators {
-            s.control.stats.reset();
+        for m in &self.stack.members {
+            m.simulator.control.stats.reset();
         }
     }
 }
@@ -98,7 +98,36 @@ impl Drop for Running {
     }
 }
 
-/// A decimal as the graph prints it (exact string).
-pub fn dec(d: rust_decimal::Decimal) -> Value {
-    Value::String(d.to_string())
+/// Which connector instance of a stack plays each role.
+pub struct Roles {
+    /// The CRM (customers: everyone).
+    pub crm: &'static str,
+    /// The marketing or loyalty system (customers: most, with consents and loyalty tiers).
+    pub marketing: &'static str,
+    /// The system holding buyers and companies (ERP or commerce platform).
+    pub buyers: &'static str,
+    /// The product source.
+    pub products: &'static str,
+    /// The price, stock, location and order source.
+    pub commerce: &'static str,
+}
+
+/// The roles in each demo stack.
+pub fn roles(which: Stack) -> Roles {
+    match which {
+        Stack::A => Roles {
+            crm: "crm",
+            marketing: "marketing",
+            buyers: "erp",
+            products: "pim",
+            commerce: "erp",
+        },
+        Stack::B => Roles {
+            crm: "crm",
+            marketing: "loyalty",
+            buyers: "commerce",
+            products: "commerce",
+            commerce: "commerce",
+        },
+    }
 }

@@ -4,13 +4,18 @@
 
 use crate::error::{ConnectorError, ErrorKind};
 use crate::ids::ConnectorName;
+use crate::policy::{Breaker, BreakerPolicy, BreakerState, Quota};
 use bytes::Bytes;
+use governor::clock::{Clock, DefaultClock};
+use governor::state::{InMemoryState, NotKeyed};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A credential. `Debug` and `Display` print `[redacted]`; only [`Secret::expose`] reveals it.
@@ -41,27 +46,40 @@ impl fmt::Display for Secret {
     }
 }
 
-/// How the gateway treats one upstream: deadline and retries.
+/// How the gateway treats one upstream: deadlines, retries, breaker, bulkhead and quota.
 #[derive(Debug, Clone)]
 pub struct UpstreamPolicy {
     /// Deadline for one attempt, from sending the request to the last byte of the body.
     pub timeout: Duration,
+    /// Budget for a whole call: every attempt, back-off and wait. Nothing outlives it.
+    pub deadline: Duration,
     /// Extra attempts for idempotent reads after a retryable failure.
     pub retries: u32,
-    /// First back-off; doubles per attempt.
+    /// First back-off; doubles per attempt, with jitter.
     pub backoff: Duration,
-    /// The longest `Retry-After` the gateway waits for inside one request; a longer one fails
-    /// the call as rate limited at once.
+    /// The longest `Retry-After` (or quota wait) the gateway waits for inside one call; a
+    /// longer one fails the call as rate limited at once, carrying the wait.
     pub max_retry_after: Duration,
+    /// Calls in flight to this upstream at most (the bulkhead); further calls wait for a slot
+    /// within their deadline.
+    pub max_concurrent: usize,
+    /// The vendor's request quota, if it publishes one.
+    pub quota: Option<Quota>,
+    /// When to stop calling a failing upstream.
+    pub breaker: BreakerPolicy,
 }
 
 impl Default for UpstreamPolicy {
     fn default() -> Self {
         UpstreamPolicy {
             timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(15),
             retries: 2,
             backoff: Duration::from_millis(50),
             max_retry_after: Duration::from_secs(2),
+            max_concurrent: 64,
+            quota: None,
+            breaker: BreakerPolicy::default(),
         }
     }
 }
@@ -149,12 +167,42 @@ pub fn status_error(
     .with_retry_after(reply.retry_after())
 }
 
-/// One connector instance's HTTP client: pooled, with keep-alive, deadlines and retries.
+/// One connector instance's HTTP client: pooled, with keep-alive, deadlines, retries, and the
+/// per-upstream breaker, bulkhead and quota. Clones share all of it.
 #[derive(Debug, Clone)]
 pub struct Upstream {
     name: ConnectorName,
     client: reqwest::Client,
     policy: UpstreamPolicy,
+    guard: Arc<Guard>,
+}
+
+type Limiter = governor::RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
+
+/// State shared by every call to one upstream.
+#[derive(Debug)]
+struct Guard {
+    breaker: Mutex<Breaker>,
+    bulkhead: tokio::sync::Semaphore,
+    limiter: Option<Limiter>,
+    calls: AtomicU64,
+    failures: AtomicU64,
+    quota_waits: AtomicU64,
+}
+
+/// What an upstream has been doing, for metrics and dashboards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamStats {
+    /// The breaker's state now.
+    pub breaker: BreakerState,
+    /// Calls in flight now.
+    pub in_flight: usize,
+    /// Attempts that went out to the vendor.
+    pub calls: u64,
+    /// Attempts that failed (unavailable, timed out, rate limited) or were refused by the breaker.
+    pub failures: u64,
+    /// Attempts that waited for (or were refused by) the quota.
+    pub quota_waits: u64,
 }
 
 impl Upstream {
@@ -170,11 +218,42 @@ impl Upstream {
                 ConnectorError::new(ErrorKind::Unavailable, &name, "cannot build HTTP client")
                     .with_source(e)
             })?;
+        let limiter = policy.quota.map(|q| {
+            governor::RateLimiter::direct(
+                governor::Quota::per_second(q.per_second).allow_burst(q.burst),
+            )
+        });
+        let guard = Arc::new(Guard {
+            breaker: Mutex::new(Breaker::new(policy.breaker)),
+            bulkhead: tokio::sync::Semaphore::new(policy.max_concurrent.max(1)),
+            limiter,
+            calls: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            quota_waits: AtomicU64::new(0),
+        });
         Ok(Upstream {
             name,
             client,
             policy,
+            guard,
         })
+    }
+
+    /// What this upstream has been doing.
+    pub fn stats(&self) -> UpstreamStats {
+        let breaker = self
+            .guard
+            .breaker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .state(Instant::now());
+        UpstreamStats {
+            breaker,
+            in_flight: self.policy.max_concurrent.max(1) - self.guard.bulkhead.available_permits(),
+            calls: self.guard.calls.load(Ordering::Relaxed),
+            failures: self.guard.failures.load(Ordering::Relaxed),
+            quota_waits: self.guard.quota_waits.load(Ordering::Relaxed),
+        }
     }
 
     /// The connector instance's name, for error construction.
@@ -197,6 +276,24 @@ impl Upstream {
         idempotent: bool,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, ConnectorError> {
+        match tokio::time::timeout(self.policy.deadline, self.attempts(idempotent, &build)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(ConnectorError::new(
+                ErrorKind::Timeout,
+                &self.name,
+                format!(
+                    "no answer within the call's deadline of {:?}",
+                    self.policy.deadline
+                ),
+            )),
+        }
+    }
+
+    async fn attempts(
+        &self,
+        idempotent: bool,
+        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Reply, ConnectorError> {
         let attempts = if idempotent {
             self.policy.retries + 1
         } else {
@@ -206,7 +303,7 @@ impl Upstream {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = self.once(&build).await;
+            let outcome = self.guarded(build).await;
             let last = attempt >= attempts;
             let wait = match &outcome {
                 Ok(reply) if reply.status.is_success() || last => return outcome,
@@ -221,16 +318,89 @@ impl Upstream {
                     match reply.retry_after() {
                         Some(after) if after > self.policy.max_retry_after => return outcome,
                         Some(after) => after,
-                        None => backoff,
+                        None => jitter(backoff, attempt),
                     }
                 }
-                Err(e) if e.is_retryable() && !last => backoff,
+                // A refusal by the breaker or the quota carries its wait and is final here.
+                Err(e) if e.is_retryable() && !last && e.retry_after.is_none() => {
+                    jitter(backoff, attempt)
+                }
                 Err(_) => return outcome,
             };
             tracing::debug!(connector = %self.name, attempt, ?wait, "retrying upstream call");
             tokio::time::sleep(wait).await;
             backoff *= 2;
         }
+    }
+
+    /// One attempt through the breaker, the bulkhead and the quota.
+    async fn guarded(
+        &self,
+        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Reply, ConnectorError> {
+        let admitted = self
+            .guard
+            .breaker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(Instant::now());
+        if let Err(reopens_in) = admitted {
+            self.guard.failures.fetch_add(1, Ordering::Relaxed);
+            return Err(ConnectorError::new(
+                ErrorKind::Unavailable,
+                &self.name,
+                "circuit open after repeated failures; not calling the upstream",
+            )
+            .with_retry_after(Some(reopens_in)));
+        }
+        let Ok(_permit) = self.guard.bulkhead.acquire().await else {
+            return Err(ConnectorError::new(
+                ErrorKind::Unavailable,
+                &self.name,
+                "upstream closed",
+            ));
+        };
+        if let Some(limiter) = &self.guard.limiter {
+            if let Err(not_until) = limiter.check() {
+                self.guard.quota_waits.fetch_add(1, Ordering::Relaxed);
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                if wait > self.policy.max_retry_after {
+                    // Not the vendor's fault: release a probe slot without judging the vendor.
+                    self.guard
+                        .breaker
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .release_probe();
+                    return Err(ConnectorError::new(
+                        ErrorKind::RateLimited,
+                        &self.name,
+                        "the gateway's quota for this upstream is used up",
+                    )
+                    .with_retry_after(Some(wait)));
+                }
+                limiter.until_ready().await;
+            }
+        }
+        self.guard.calls.fetch_add(1, Ordering::Relaxed);
+        let outcome = self.once(build).await;
+        let vendor_failed = match &outcome {
+            Ok(reply) => matches!(
+                kind_for_status(reply.status),
+                ErrorKind::Unavailable | ErrorKind::Timeout
+            ),
+            Err(e) => matches!(e.kind, ErrorKind::Unavailable | ErrorKind::Timeout),
+        };
+        let rate_limited = matches!(&outcome, Ok(r) if r.status == StatusCode::TOO_MANY_REQUESTS);
+        if vendor_failed || rate_limited {
+            self.guard.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut breaker = self.guard.breaker.lock().unwrap_or_else(|e| e.into_inner());
+        if vendor_failed {
+            breaker.on_failure(Instant::now());
+        } else {
+            breaker.on_success();
+        }
+        outcome
     }
 
     async fn once(
@@ -270,6 +440,19 @@ impl Upstream {
         };
         ConnectorError::new(kind, &self.name, what).with_source(e.without_url())
     }
+}
+
+/// `base` varied by up to a quarter either way, so retries from many callers spread out.
+fn jitter(base: Duration, attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = base.as_nanos() as u64;
+    if nanos == 0 {
+        return base;
+    }
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    let spread = h.finish() % (nanos / 2 + 1);
+    Duration::from_nanos(nanos - nanos / 4 + spread)
 }
 
 /// An access token and when it stops working.

@@ -16,6 +16,7 @@ pub mod http;
 pub mod ids;
 pub mod model;
 pub mod paging;
+pub mod policy;
 
 pub use capability::{Capability, Connector};
 pub use context::{Channel, RequestContext};
@@ -31,6 +32,7 @@ pub mod prelude {
     pub use crate::ids::*;
     pub use crate::model::*;
     pub use crate::paging::*;
+    pub use crate::policy::*;
     pub use async_trait::async_trait;
     pub use rust_decimal::Decimal;
     pub use std::collections::HashMap;

@@ -1374,12 +1374,18 @@ mod tests {
     #[test]
     fn a_small_world_keeps_its_entities_consistent() {
         let w = World::with_sizes(WorldConfig::default(), 40, 200, 1_000);
-        assert_eq!((w.product_count(), w.customer_count(), w.order_count()), (40, 200, 1_000));
+        assert_eq!(
+            (w.product_count(), w.customer_count(), w.order_count()),
+            (40, 200, 1_000)
+        );
         let orders: usize = (0..w.customer_count()).map(|i| w.orders_of(i).len()).sum();
         assert_eq!(orders, 1_000);
         for j in 0..w.order_count() {
             for line in w.order(j).lines {
-                assert!(w.sku_index(&line.sku).is_some(), "order lines name the small world's SKUs");
+                assert!(
+                    w.sku_index(&line.sku).is_some(),
+                    "order lines name the small world's SKUs"
+                );
             }
         }
     }

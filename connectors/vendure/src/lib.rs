@@ -1,0 +1,1 @@
+//! Samlet connector for Vendure (work in progress).
