@@ -51,6 +51,12 @@ enum Command {
         /// Klaviyo) or `b` (Creatio, Optimizely, Voyado, Salesforce Marketing Cloud).
         #[arg(long, value_enum, default_value = "a")]
         stack: samlet::demo::Stack,
+        /// Latency every simulator adds to each answer, e.g. `20ms` (for benchmarks).
+        #[arg(long, value_parser = samlet::config::parse_duration, default_value = "0ms")]
+        latency: std::time::Duration,
+        /// Up to this much more latency, varied per request, e.g. `5ms`.
+        #[arg(long, value_parser = samlet::config::parse_duration, default_value = "0ms")]
+        jitter: std::time::Duration,
         /// Print the generated configuration and exit.
         #[arg(long)]
         print_config: bool,
@@ -124,6 +130,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             scale,
             stack,
+            latency,
+            jitter,
             print_config,
         } => {
             use samlet::demo::DemoStack;
@@ -142,6 +150,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let config = stack.config()?;
+            for m in &stack.members {
+                m.simulator
+                    .control
+                    .set_faults(samlet_testkit::sim::FaultPlan {
+                        latency,
+                        jitter,
+                        ..Default::default()
+                    });
+            }
             let w = &stack.world;
             println!(
                 "Samlet demo: world seed {seed} scale {scale} ({} products, {} customers, {} orders, {} locations) ready in {} ms",

@@ -16,6 +16,8 @@ fn every_example_config_validates() {
         let env = |name: &str| {
             Some(if name.ends_with("_ID") {
                 "0b0e7b57-1c3a-4c1e-9f57-2f1a3c4d5e6f".to_owned()
+            } else if name.ends_with("_MID") {
+                "100000001".to_owned()
             } else if name.starts_with("KLAVIYO") {
                 format!("pk_value-of-{name}")
             } else {

@@ -88,7 +88,10 @@ macro_rules! vendors {
                         for p in &found {
                             let mut key = path.to_vec();
                             key.extend(p.key.split('.').map(str::to_owned));
-                            problems.push(locate::key(text, &key, &p.message));
+                            // A key whose `${VAR}` is unset was reported already.
+                            if !problems.iter().any(|x| x.key == key.join(".")) {
+                                problems.push(locate::key(text, &key, &p.message));
+                            }
                         }
                         found.is_empty().then_some(VendorConfig::$variant(c))
                     }
