@@ -60,6 +60,13 @@ enum Command {
         /// Print the generated configuration and exit.
         #[arg(long)]
         print_config: bool,
+        /// Run only the simulators (for benchmarks: run the gateway as a separate, pinned
+        /// process with `samlet serve`); with `--write-config` to save the gateway's config.
+        #[arg(long)]
+        simulators_only: bool,
+        /// Write the generated gateway configuration to this file.
+        #[arg(long)]
+        write_config: Option<PathBuf>,
     },
 }
 
@@ -133,21 +140,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             latency,
             jitter,
             print_config,
+            simulators_only,
+            write_config,
         } => {
             use samlet::demo::DemoStack;
             use samlet_testkit::WorldConfig;
             use std::net::SocketAddr;
             let started = std::time::Instant::now();
-            let listener = tokio::net::TcpListener::bind(SocketAddr::new(host, port))
-                .await
-                .with_context(|| {
-                    format!("cannot listen on {host}:{port}; pass --port to choose another")
-                })?;
-            let addr = listener.local_addr()?;
+            // The gateway's port is bound first, so a busy port fails before anything starts
+            // (unless only the simulators run here).
+            let (listener, addr) = if simulators_only || print_config {
+                (None, SocketAddr::new(host, port))
+            } else {
+                let l = tokio::net::TcpListener::bind(SocketAddr::new(host, port))
+                    .await
+                    .with_context(|| {
+                        format!("cannot listen on {host}:{port}; pass --port to choose another")
+                    })?;
+                let a = l.local_addr()?;
+                (Some(l), a)
+            };
             let stack = DemoStack::start(stack, WorldConfig { seed, scale }, addr).await?;
             if print_config {
                 print!("{}", stack.config_text);
                 return Ok(ExitCode::SUCCESS);
+            }
+            if let Some(path) = &write_config {
+                std::fs::write(path, &stack.config_text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
             let config = stack.config()?;
             for m in &stack.members {
@@ -176,8 +196,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     m.simulator.base_url()
                 );
             }
-            println!("GraphQL and IDE: http://{addr}/graphql");
-            samlet::serve(config, listener, shutdown_signal()).await?;
+            match listener {
+                Some(listener) => {
+                    println!("GraphQL and IDE: http://{addr}/graphql");
+                    samlet::serve(config, listener, shutdown_signal()).await?;
+                }
+                None => {
+                    println!("simulators only; serve the gateway with `samlet serve --config FILE` (see --write-config)");
+                    shutdown_signal().await;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
