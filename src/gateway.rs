@@ -1,13 +1,18 @@
 //! The connected gateway: which connector instance serves each capability, built once at start
 //! from a validated [`Config`] and shared by every request.
 
+use crate::cache::CapabilityCache;
 use crate::config::{Config, ContextDefaults};
+use crate::graph::loaders::Failure;
 use anyhow::{anyhow, Context as _};
 use samlet_connector::capability::{
     Capability, Connector, CustomerSource, InventorySource, LocationSource, OrderSource,
     PriceSource, ProductSource,
 };
+use samlet_connector::context::{Channel, Currency};
 use samlet_connector::ids::ConnectorName;
+use samlet_connector::ids::{CustomerGroup, ProductId, Sku};
+use samlet_connector::model::{Location, Price, Product, StockLevel};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -18,6 +23,49 @@ pub struct Served<T: ?Sized> {
     pub connector: ConnectorName,
     /// The capability.
     pub source: Arc<T>,
+}
+
+/// A product cache key: the channel selects the PIM's scope (texts per channel).
+pub type ProductKey<K> = (Channel, K);
+
+/// A price cache key: everything that changes a price, and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PriceCacheKey {
+    /// The channel (price lists differ online and in store).
+    pub channel: Channel,
+    /// The currency.
+    pub currency: Currency,
+    /// The customer group.
+    pub group: Option<CustomerGroup>,
+    /// The SKU.
+    pub sku: Sku,
+}
+
+/// The shared caches, one per catalogue capability.
+pub struct Caches {
+    /// Products by id.
+    pub products: Arc<CapabilityCache<ProductKey<ProductId>, Arc<Product>, Failure>>,
+    /// Products by one of their SKUs.
+    pub products_by_sku: Arc<CapabilityCache<ProductKey<Sku>, Arc<Product>, Failure>>,
+    /// Prices.
+    pub prices: Arc<CapabilityCache<PriceCacheKey, Price, Failure>>,
+    /// Stock per location (the same in every context).
+    pub stock: Arc<CapabilityCache<Sku, Arc<Vec<StockLevel>>, Failure>>,
+    /// Locations.
+    pub locations: Arc<CapabilityCache<(), Arc<Vec<Location>>, Failure>>,
+}
+
+impl Caches {
+    fn new(c: &crate::config::CacheConfig) -> Caches {
+        let max = c.max_bytes_per_capability;
+        Caches {
+            products: CapabilityCache::new(c.products, max),
+            products_by_sku: CapabilityCache::new(c.products, max),
+            prices: CapabilityCache::new(c.prices, max),
+            stock: CapabilityCache::new(c.inventory, max),
+            locations: CapabilityCache::new(c.locations, max),
+        }
+    }
 }
 
 /// Every capability, wired to the instance that serves it.
@@ -40,6 +88,8 @@ pub struct Gateway {
     pub defaults: ContextDefaults,
     /// Every connected instance.
     pub connectors: Vec<Connector>,
+    /// The shared catalogue caches.
+    pub caches: Caches,
 }
 
 fn pick<T: ?Sized>(
@@ -120,6 +170,7 @@ impl Gateway {
             customer_precedence: config.customer_precedence.clone(),
             defaults: config.defaults.clone(),
             connectors,
+            caches: Caches::new(&config.cache),
         })
     }
 }

@@ -299,7 +299,7 @@ async fn orders_with_lines_totals_and_tracking_equal_the_world(stack: Stack) {
 }
 
 async fn a_listing_of_48_products_with_price_and_stock_costs_one_call_per_upstream(stack: Stack) {
-    let g = Running::start(stack).await;
+    let g = Running::start_uncached(stack).await;
     // Warm the token caches, then count only the listing.
     g.data("{ products(first: 1) { edges { node { code price { amount { amount } } stock { available } } } } }", json!({})).await;
     g.reset_counts();
@@ -350,7 +350,7 @@ async fn a_listing_of_48_products_with_price_and_stock_costs_one_call_per_upstre
 async fn a_malformed_upstream_body_is_a_typed_error_naming_the_connector_and_the_rest_is_served(
     stack: Stack,
 ) {
-    let g = Running::start(stack).await;
+    let g = Running::start_uncached(stack).await;
     let q = r#"{ product(code: "P000001") { code name price { amount { amount } } } }"#;
     g.data(q, json!({})).await; // tokens fetched
     let member = g.stack.member(roles(stack).commerce).unwrap();
@@ -557,6 +557,34 @@ async fn paging_the_catalogue_with_cursors_gives_the_same_items_as_one_big_page(
     );
 }
 
+async fn a_repeated_product_page_is_answered_from_the_cache(stack: Stack) {
+    let g = Running::start(stack).await;
+    let q = r#"{ product(sku: "P000042-GREEN") { name price { amount { amount } } stock { available } }
+                 locations { code } }"#;
+    let first = g.data(q, json!({})).await;
+    g.reset_counts();
+    let second = g.data(q, json!({})).await;
+    assert_eq!(first, second);
+    let r = roles(stack);
+    assert_eq!(
+        g.data_requests(r.products) + g.data_requests(r.commerce),
+        0,
+        "served from the cache"
+    );
+    // Another currency is another price: that one is fetched.
+    let v = g
+        .query_with(q, json!({}), &[("samlet-currency", "EUR")])
+        .await;
+    assert!(
+        v["data"]["product"]["price"]["amount"]["amount"].is_string(),
+        "{v:#}"
+    );
+    assert!(
+        g.data_requests(r.commerce) >= 1,
+        "the EUR price is not the DKK price"
+    );
+}
+
 /// Every test above, against both demo stacks.
 macro_rules! on_both_stacks {
     ($($name:ident),* $(,)?) => {
@@ -572,6 +600,7 @@ macro_rules! on_both_stacks {
 }
 
 on_both_stacks!(
+    a_repeated_product_page_is_answered_from_the_cache,
     paging_the_catalogue_with_cursors_gives_the_same_items_as_one_big_page,
     products_with_price_and_stock_equal_the_world_in_every_context,
     customers_are_recognised_by_any_key_and_merged_across_systems,

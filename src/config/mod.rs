@@ -33,6 +33,41 @@ pub struct Config {
     pub capabilities: BTreeMap<Capability, Vec<ConnectorName>>,
     /// Per-field precedence overrides for merged customers (field -> instances in order).
     pub customer_precedence: BTreeMap<String, Vec<ConnectorName>>,
+    /// The shared cache for catalogue data.
+    pub cache: CacheConfig,
+}
+
+/// The shared cache (`[cache]`), per capability. Customer-private data is never cached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Estimated bytes each capability's cache may hold, e.g. `16777216` (16 MiB).
+    pub max_bytes_per_capability: u64,
+    /// Products by id and by SKU: `{ ttl = "60s", stale_for = "60s" }`.
+    pub products: crate::cache::CachePolicy,
+    /// Prices per channel, currency and customer group.
+    pub prices: crate::cache::CachePolicy,
+    /// Stock per location (keep it short: no phantom stock).
+    pub inventory: crate::cache::CachePolicy,
+    /// Stores and warehouses.
+    pub locations: crate::cache::CachePolicy,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        use crate::cache::CachePolicy;
+        let policy = |ttl: u64, stale: u64| CachePolicy {
+            ttl: Duration::from_secs(ttl),
+            stale_for: Duration::from_secs(stale),
+        };
+        CacheConfig {
+            max_bytes_per_capability: 16 * 1024 * 1024,
+            products: policy(60, 60),
+            prices: policy(30, 0),
+            inventory: policy(5, 0),
+            locations: policy(300, 300),
+        }
+    }
 }
 
 /// Server settings (`[server]`).
@@ -177,6 +212,8 @@ struct RawConfig {
     capabilities: BTreeMap<String, OneOrMany>,
     #[serde(default)]
     customers: CustomersSection,
+    #[serde(default)]
+    cache: CacheConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -494,6 +531,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         connectors,
         capabilities,
         customer_precedence,
+        cache: raw.cache,
     }
 }
 
@@ -527,7 +565,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
-mod duration {
+pub(crate) mod duration {
     use serde::{Deserialize, Deserializer};
     use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! the request, which also lets a resolver start a load early (see `Query::product`) and the
 //! field that needs it later find it done.
 
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, PriceCacheKey};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use futures::future::join_all;
 use samlet_connector::context::RequestContext;
@@ -77,8 +77,26 @@ impl Loader<ProductId> for Upstreams {
     type Value = Arc<Product>;
     type Error = Failure;
     async fn load(&self, keys: &[ProductId]) -> Result<HashMap<ProductId, Arc<Product>>, Failure> {
-        let got = shared(self.gateway.products.source.products(&self.cx, keys).await)?;
-        Ok(got.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+        let channel = self.cx.channel;
+        let (source, cx) = (self.gateway.products.source.clone(), self.cx.clone());
+        let cache_keys: Vec<_> = keys.iter().map(|k| (channel, k.clone())).collect();
+        let got = self
+            .gateway
+            .caches
+            .products
+            .get_many(&cache_keys, move |keys: Vec<(_, ProductId)>| {
+                let (source, cx) = (source.clone(), cx.clone());
+                async move {
+                    let ids: Vec<ProductId> = keys.into_iter().map(|(_, id)| id).collect();
+                    let found = shared(source.products(&cx, &ids).await)?;
+                    Ok(found
+                        .into_iter()
+                        .map(|(k, v)| ((cx.channel, k), Arc::new(v)))
+                        .collect())
+                }
+            })
+            .await?;
+        Ok(got.into_iter().map(|((_, k), v)| (k, v)).collect())
     }
 }
 
@@ -89,17 +107,28 @@ impl Loader<ProductBySku> for Upstreams {
         &self,
         keys: &[ProductBySku],
     ) -> Result<HashMap<ProductBySku, Arc<Product>>, Failure> {
-        let skus: Vec<Sku> = keys.iter().map(|k| k.0.clone()).collect();
-        let got = shared(
-            self.gateway
-                .products
-                .source
-                .products_by_sku(&self.cx, &skus)
-                .await,
-        )?;
+        let channel = self.cx.channel;
+        let (source, cx) = (self.gateway.products.source.clone(), self.cx.clone());
+        let cache_keys: Vec<_> = keys.iter().map(|k| (channel, k.0.clone())).collect();
+        let got = self
+            .gateway
+            .caches
+            .products_by_sku
+            .get_many(&cache_keys, move |keys: Vec<(_, Sku)>| {
+                let (source, cx) = (source.clone(), cx.clone());
+                async move {
+                    let skus: Vec<Sku> = keys.into_iter().map(|(_, s)| s).collect();
+                    let found = shared(source.products_by_sku(&cx, &skus).await)?;
+                    Ok(found
+                        .into_iter()
+                        .map(|(k, v)| ((cx.channel, k), Arc::new(v)))
+                        .collect())
+                }
+            })
+            .await?;
         Ok(got
             .into_iter()
-            .map(|(k, v)| (ProductBySku(k), Arc::new(v)))
+            .map(|((_, k), v)| (ProductBySku(k), v))
             .collect())
     }
 }
@@ -108,9 +137,31 @@ impl Loader<PriceKey> for Upstreams {
     type Value = Price;
     type Error = Failure;
     async fn load(&self, keys: &[PriceKey]) -> Result<HashMap<PriceKey, Price>, Failure> {
-        let skus: Vec<Sku> = keys.iter().map(|k| k.0.clone()).collect();
-        let got = shared(self.gateway.prices.source.prices(&self.cx, &skus).await)?;
-        Ok(got.into_iter().map(|(k, v)| (PriceKey(k), v)).collect())
+        let key = |sku: Sku| PriceCacheKey {
+            channel: self.cx.channel,
+            currency: self.cx.currency,
+            group: self.cx.customer_group.clone(),
+            sku,
+        };
+        let (source, cx) = (self.gateway.prices.source.clone(), self.cx.clone());
+        let cache_keys: Vec<_> = keys.iter().map(|k| key(k.0.clone())).collect();
+        let got = self
+            .gateway
+            .caches
+            .prices
+            .get_many(&cache_keys, move |keys: Vec<PriceCacheKey>| {
+                let (source, cx) = (source.clone(), cx.clone());
+                async move {
+                    let skus: Vec<Sku> = keys.iter().map(|k| k.sku.clone()).collect();
+                    let found = shared(source.prices(&cx, &skus).await)?;
+                    Ok(keys
+                        .into_iter()
+                        .filter_map(|k| found.get(&k.sku).cloned().map(|p| (k, p)))
+                        .collect())
+                }
+            })
+            .await?;
+        Ok(got.into_iter().map(|(k, v)| (PriceKey(k.sku), v)).collect())
     }
 }
 
@@ -121,12 +172,21 @@ impl Loader<StockKey> for Upstreams {
         &self,
         keys: &[StockKey],
     ) -> Result<HashMap<StockKey, Arc<Vec<StockLevel>>>, Failure> {
+        let (source, cx) = (self.gateway.inventory.source.clone(), self.cx.clone());
         let skus: Vec<Sku> = keys.iter().map(|k| k.0.clone()).collect();
-        let got = shared(self.gateway.inventory.source.stock(&self.cx, &skus).await)?;
-        Ok(got
-            .into_iter()
-            .map(|(k, v)| (StockKey(k), Arc::new(v)))
-            .collect())
+        let got = self
+            .gateway
+            .caches
+            .stock
+            .get_many(&skus, move |skus: Vec<Sku>| {
+                let (source, cx) = (source.clone(), cx.clone());
+                async move {
+                    let found = shared(source.stock(&cx, &skus).await)?;
+                    Ok(found.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+                }
+            })
+            .await?;
+        Ok(got.into_iter().map(|(k, v)| (StockKey(k), v)).collect())
     }
 }
 
@@ -329,7 +389,21 @@ impl Loader<AllLocations> for Upstreams {
         &self,
         _: &[AllLocations],
     ) -> Result<HashMap<AllLocations, Self::Value>, Failure> {
-        let all = shared(self.gateway.locations.source.locations(&self.cx).await)?;
-        Ok(HashMap::from([(AllLocations, Arc::new(all))]))
+        let (source, cx) = (self.gateway.locations.source.clone(), self.cx.clone());
+        let got = self
+            .gateway
+            .caches
+            .locations
+            .get_many(&[()], move |_| {
+                let (source, cx) = (source.clone(), cx.clone());
+                async move {
+                    Ok(HashMap::from([(
+                        (),
+                        Arc::new(shared(source.locations(&cx).await)?),
+                    )]))
+                }
+            })
+            .await?;
+        Ok(got.into_values().map(|v| (AllLocations, v)).collect())
     }
 }

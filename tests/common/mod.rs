@@ -17,7 +17,28 @@ pub struct Running {
 }
 
 impl Running {
+    /// The demo stack with its default configuration (caches on).
     pub async fn start(which: Stack) -> Running {
+        Running::start_with(which, |_| {}).await
+    }
+
+    /// The demo stack without the shared cache: every query reaches the simulators.
+    pub async fn start_uncached(which: Stack) -> Running {
+        Running::start_with(which, |c| {
+            let off = samlet::cache::CachePolicy {
+                ttl: std::time::Duration::ZERO,
+                stale_for: std::time::Duration::ZERO,
+            };
+            c.cache.products = off;
+            c.cache.prices = off;
+            c.cache.inventory = off;
+            c.cache.locations = off;
+        })
+        .await
+    }
+
+    /// The demo stack with its configuration changed by `edit`.
+    pub async fn start_with(which: Stack, edit: impl FnOnce(&mut samlet::Config)) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -25,7 +46,8 @@ impl Running {
         let stack = DemoStack::start(which, WorldConfig::default(), addr)
             .await
             .expect("demo stack");
-        let config = stack.config().expect("demo config is valid");
+        let mut config = stack.config().expect("demo config is valid");
+        edit(&mut config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             samlet::serve(config, listener, async move {

@@ -1,0 +1,308 @@
+//! The shared cache in front of catalogue capabilities (products, prices, stock, locations):
+//! bounded in bytes, a time to live and a stale-while-revalidate window per capability, and
+//! request coalescing, so many concurrent misses for one key make one upstream call.
+//!
+//! Keys carry exactly the parts of the request context that change the answer (see
+//! `graph::loaders`). Customer-private data (customers, orders) is not cached here: it must never
+//! be shared across callers.
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One capability's cache settings (`[cache.prices]` and so on).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CachePolicy {
+    /// How long an answer is fresh, e.g. `"30s"`; `"0s"` turns this cache off.
+    #[serde(with = "crate::config::duration")]
+    pub ttl: Duration,
+    /// How long after that a stale answer is still served while it is refreshed in the
+    /// background, e.g. `"30s"`.
+    #[serde(default, with = "crate::config::duration")]
+    pub stale_for: Duration,
+}
+
+impl CachePolicy {
+    fn enabled(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+}
+
+/// Estimated heap size of a cached value, for the byte bound.
+pub trait Weigh {
+    /// Bytes, roughly.
+    fn weigh(&self) -> usize;
+}
+
+#[derive(Clone)]
+struct Entry<V> {
+    /// `None` caches "the vendor does not know this key".
+    value: Option<V>,
+    fetched: Instant,
+}
+
+/// What one batch fetch shares with every request waiting on one of its keys.
+type SharedBatch<K, V, E> = Shared<BoxFuture<'static, Result<Arc<HashMap<K, V>>, E>>>;
+
+/// A batch in flight, with its id (to group the keys that join it).
+type InFlight<K, V, E> = (u64, SharedBatch<K, V, E>);
+
+/// Hit and miss counts, for metrics.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    /// Answers served fresh from the cache.
+    pub hits: AtomicU64,
+    /// Answers served stale while a refresh runs.
+    pub stale: AtomicU64,
+    /// Keys that had to be fetched.
+    pub misses: AtomicU64,
+    /// Keys that joined a fetch already in flight for another request.
+    pub coalesced: AtomicU64,
+}
+
+/// A cache for one capability.
+pub struct CapabilityCache<K, V, E> {
+    policy: CachePolicy,
+    entries: moka::sync::Cache<K, Entry<V>>,
+    /// Keys being fetched now, with the id of their batch and the batch itself.
+    in_flight: Mutex<HashMap<K, InFlight<K, V, E>>>,
+    next_batch: AtomicU64,
+    /// Counts.
+    pub stats: CacheStats,
+}
+
+impl<K, V, E> CapabilityCache<K, V, E>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Weigh + Clone + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
+    /// A cache holding at most `max_bytes` (estimated) under `policy`.
+    pub fn new(policy: CachePolicy, max_bytes: u64) -> Arc<Self> {
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_k: &K, e: &Entry<V>| {
+                let bytes = 64 + e.value.as_ref().map_or(0, Weigh::weigh);
+                u32::try_from(bytes).unwrap_or(u32::MAX)
+            })
+            .time_to_live(policy.ttl + policy.stale_for)
+            .build();
+        Arc::new(CapabilityCache {
+            policy,
+            entries,
+            in_flight: Mutex::new(HashMap::new()),
+            next_batch: AtomicU64::new(0),
+            stats: CacheStats::default(),
+        })
+    }
+
+    /// Forgets `key` (e.g. after a webhook said it changed).
+    pub fn invalidate(&self, key: &K) {
+        self.entries.invalidate(key);
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.entries.invalidate_all();
+    }
+
+    /// The values for `keys`: fresh or stale-but-servable entries from the cache, the rest from
+    /// `fetch` (one call for all misses; keys already being fetched for another request join
+    /// that fetch instead). Stale entries are refreshed in the background.
+    pub async fn get_many<F, Fut>(
+        self: &Arc<Self>,
+        keys: &[K],
+        fetch: F,
+    ) -> Result<HashMap<K, V>, E>
+    where
+        F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
+    {
+        if !self.policy.enabled() {
+            return fetch(keys.to_vec()).await;
+        }
+        let now = Instant::now();
+        let mut out = HashMap::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        let mut stale = Vec::new();
+        for k in keys {
+            match self.entries.get(k) {
+                Some(e) if now.duration_since(e.fetched) <= self.policy.ttl => {
+                    self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                    if let Some(v) = e.value {
+                        out.insert(k.clone(), v);
+                    }
+                }
+                Some(e)
+                    if now.duration_since(e.fetched) <= self.policy.ttl + self.policy.stale_for =>
+                {
+                    self.stats.stale.fetch_add(1, Ordering::Relaxed);
+                    stale.push(k.clone());
+                    if let Some(v) = e.value {
+                        out.insert(k.clone(), v);
+                    }
+                }
+                _ => missing.push(k.clone()),
+            }
+        }
+        if !stale.is_empty() {
+            let this = self.clone();
+            let fetch = fetch.clone();
+            tokio::spawn(async move {
+                let _ = this.fetch_coalesced(&stale, fetch).await;
+            });
+        }
+        if !missing.is_empty() {
+            self.stats
+                .misses
+                .fetch_add(missing.len() as u64, Ordering::Relaxed);
+            let fetched = self.fetch_coalesced(&missing, fetch).await?;
+            out.extend(fetched);
+        }
+        Ok(out)
+    }
+
+    /// Fetches `keys`, joining fetches already in flight for some of them.
+    async fn fetch_coalesced<F, Fut>(
+        self: &Arc<Self>,
+        keys: &[K],
+        fetch: F,
+    ) -> Result<HashMap<K, V>, E>
+    where
+        F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
+    {
+        let mut waits: Vec<(Vec<K>, SharedBatch<K, V, E>)> = Vec::new();
+        let mut own = Vec::new();
+        {
+            let mut flying = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            // Keys grouped by the batch they join.
+            #[allow(clippy::type_complexity)]
+            let mut joined: HashMap<u64, (Vec<K>, SharedBatch<K, V, E>)> = HashMap::new();
+            for k in keys {
+                match flying.get(k) {
+                    Some((id, batch)) => {
+                        self.stats.coalesced.fetch_add(1, Ordering::Relaxed);
+                        joined
+                            .entry(*id)
+                            .or_insert_with(|| (Vec::new(), batch.clone()))
+                            .0
+                            .push(k.clone());
+                    }
+                    None => own.push(k.clone()),
+                }
+            }
+            if !own.is_empty() {
+                let id = self.next_batch.fetch_add(1, Ordering::Relaxed);
+                let this = self.clone();
+                let batch_keys = own.clone();
+                let batch: SharedBatch<K, V, E> = async move {
+                    let result = fetch(batch_keys.clone()).await;
+                    if let Ok(found) = &result {
+                        let fetched = Instant::now();
+                        for k in &batch_keys {
+                            this.entries.insert(
+                                k.clone(),
+                                Entry {
+                                    value: found.get(k).cloned(),
+                                    fetched,
+                                },
+                            );
+                        }
+                    }
+                    this.in_flight
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .retain(|_, (b, _)| *b != id);
+                    result.map(Arc::new)
+                }
+                .boxed()
+                .shared();
+                for k in &own {
+                    flying.insert(k.clone(), (id, batch.clone()));
+                }
+                waits.push((own, batch));
+            }
+            waits.extend(joined.into_values());
+        }
+        let mut out = HashMap::new();
+        for (ks, batch) in waits {
+            let found = batch.await?;
+            for k in ks {
+                if let Some(v) = found.get(&k) {
+                    out.insert(k, v.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+mod weights {
+    //! Rough heap sizes of the cached model values.
+    use super::Weigh;
+    use samlet_connector::model::{LocalizedText, Location, Price, Product, StockLevel};
+    use std::sync::Arc;
+
+    fn text(t: &LocalizedText) -> usize {
+        t.0.iter()
+            .map(|(l, v)| l.as_str().len() + v.len() + 48)
+            .sum()
+    }
+
+    impl Weigh for Arc<Product> {
+        fn weigh(&self) -> usize {
+            let attrs = |a: &[samlet_connector::model::Attribute]| -> usize {
+                a.iter().map(|a| a.code.len() + text(&a.value) + 32).sum()
+            };
+            let media = |m: &[samlet_connector::model::Media]| -> usize {
+                m.iter().map(|m| m.url.len() + m.code.len() + 48).sum()
+            };
+            256 + text(&self.name)
+                + text(&self.description)
+                + self.categories.iter().map(|c| c.len() + 24).sum::<usize>()
+                + attrs(&self.attributes)
+                + media(&self.media)
+                + self
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        96 + v.sku.as_str().len()
+                            + text(&v.name)
+                            + attrs(&v.attributes)
+                            + media(&v.media)
+                    })
+                    .sum::<usize>()
+        }
+    }
+
+    impl Weigh for Price {
+        fn weigh(&self) -> usize {
+            std::mem::size_of::<Price>()
+        }
+    }
+
+    impl Weigh for Arc<Vec<StockLevel>> {
+        fn weigh(&self) -> usize {
+            32 + self
+                .iter()
+                .map(|s| std::mem::size_of::<StockLevel>() + s.location.as_str().len())
+                .sum::<usize>()
+        }
+    }
+
+    impl Weigh for Arc<Vec<Location>> {
+        fn weigh(&self) -> usize {
+            32 + self.len() * 512
+        }
+    }
+}
