@@ -110,6 +110,7 @@ orders = "commerce"
 listen = "{listen}"
 ide = true
 introspection = true
+probe_interval = "1s"
 
 [defaults]
 channel = "web"

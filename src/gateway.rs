@@ -90,6 +90,8 @@ pub struct Gateway {
     pub connectors: Vec<Connector>,
     /// The shared catalogue caches.
     pub caches: Caches,
+    /// The gateway's own counters.
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
 fn pick<T: ?Sized>(
@@ -114,11 +116,23 @@ impl Gateway {
     /// Connects every configured instance and wires capabilities.
     pub fn connect(config: &Config) -> anyhow::Result<Gateway> {
         let mut connectors = Vec::new();
+        let mut systems = Vec::new();
         for spec in &config.connectors {
-            connectors.push(
-                spec.connect()
-                    .with_context(|| format!("connecting `{}`", spec.name))?,
-            );
+            // Every upstream client the connector builds reports into its monitor.
+            let monitor = samlet_connector::telemetry::UpstreamMonitor::new();
+            let mut monitored = spec.clone();
+            monitored.policy.monitor = Some(monitor.clone());
+            let connector = monitored
+                .connect()
+                .with_context(|| format!("connecting `{}`", spec.name))?;
+            systems.push(crate::telemetry::SystemMonitor::new(
+                spec.name.clone(),
+                spec.kind(),
+                connector.capabilities(),
+                monitor,
+                spec.policy.quota,
+            ));
+            connectors.push(connector);
         }
         let one = |cap: Capability| -> anyhow::Result<&ConnectorName> {
             config
@@ -171,6 +185,10 @@ impl Gateway {
             defaults: config.defaults.clone(),
             connectors,
             caches: Caches::new(&config.cache),
+            telemetry: Arc::new(crate::telemetry::Telemetry::new(
+                systems,
+                config.server.probe_interval,
+            )),
         })
     }
 }

@@ -6,11 +6,13 @@
 
 pub mod cache;
 pub mod config;
+mod dashboard;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod gateway;
 pub mod graph;
 pub mod server;
+pub mod telemetry;
 
 pub use config::Config;
 pub use server::{serve, App};

@@ -31,9 +31,9 @@ pub const CURRENCY_HEADER: &str = "samlet-currency";
 pub const CUSTOMER_GROUP_HEADER: &str = "samlet-customer-group";
 
 #[derive(Clone)]
-struct AppState {
+pub(crate) struct AppState {
     schema: CommerceSchema,
-    gateway: Arc<Gateway>,
+    pub(crate) gateway: Arc<Gateway>,
     ide: bool,
 }
 
@@ -41,6 +41,16 @@ struct AppState {
 pub struct App {
     state: AppState,
     config: Config,
+    /// Background work (connection probes), ended when the app is dropped.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
 }
 
 impl App {
@@ -48,6 +58,14 @@ impl App {
     pub fn new(config: Config) -> anyhow::Result<App> {
         let gateway = Arc::new(Gateway::connect(&config)?);
         let schema = graph::build_schema(&config.server);
+        // Probing needs a runtime; `App::new` outside one (e.g. building a router in a unit
+        // test) just skips it.
+        let tasks = match tokio::runtime::Handle::try_current() {
+            Ok(rt) if config.server.dashboard => {
+                vec![rt.spawn(gateway.telemetry.clone().probe_loop())]
+            }
+            _ => Vec::new(),
+        };
         Ok(App {
             state: AppState {
                 schema,
@@ -55,15 +73,20 @@ impl App {
                 ide: config.server.ide,
             },
             config,
+            tasks,
         })
     }
 
     /// The router with its layers, outermost first.
     pub fn router(&self) -> Router {
-        Router::new()
+        let mut router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/health", get(|| async { "ok" }))
-            .route("/ready", get(ready))
+            .route("/ready", get(ready));
+        if self.config.server.dashboard {
+            router = router.merge(crate::dashboard::routes());
+        }
+        router
             .with_state(self.state.clone())
             // Bound the work one request can cause: a deadline for the whole request...
             .layer(TimeoutLayer::with_status_code(
@@ -150,8 +173,13 @@ async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Requ
             return (StatusCode::BAD_REQUEST, GraphQLResponse::from(resp)).into_response();
         }
     };
+    let channel = cx.channel;
     let scope = Scope::new(state.gateway.clone(), cx);
-    GraphQLResponse::from(state.schema.execute(req.data(scope)).await).into_response()
+    let recognised = scope.recognised.clone();
+    let resp = state.schema.execute(req.data(scope)).await;
+    let recognised = std::mem::take(&mut *recognised.lock().unwrap_or_else(|e| e.into_inner()));
+    state.gateway.telemetry.record_request(channel, &recognised);
+    GraphQLResponse::from(resp).into_response()
 }
 
 async fn graphql_post(

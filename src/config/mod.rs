@@ -89,6 +89,11 @@ pub struct ServerConfig {
     pub max_depth: usize,
     /// Highest accepted query complexity (one point per field).
     pub max_complexity: usize,
+    /// Serve the operations dashboard at `/dashboard` and metrics at `/metrics`.
+    pub dashboard: bool,
+    /// How often each upstream's address is probed (a TCP connect: no vendor quota), e.g. `"5s"`.
+    #[serde(with = "duration")]
+    pub probe_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -101,6 +106,8 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(15),
             max_depth: 16,
             max_complexity: 5_000,
+            dashboard: true,
+            probe_interval: Duration::from_secs(5),
         }
     }
 }
@@ -192,6 +199,7 @@ impl UpstreamOverrides {
                 failures: self.breaker_failures.unwrap_or(base.breaker.failures),
                 open_for: self.breaker_open_for.unwrap_or(base.breaker.open_for),
             },
+            monitor: base.monitor.clone(),
         }
     }
 }

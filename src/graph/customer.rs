@@ -256,6 +256,12 @@ pub async fn find(ctx: &Context<'_>, key: model::MatchKey) -> Result<Option<Cust
     let Some(found) = found else { return Ok(None) };
     match found.customers.first() {
         Some(c) => {
+            if let Some(n) = &c.number {
+                s.recognised
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(n.clone());
+            }
             for f in &found.failures {
                 ctx.add_error(
                     ctx.set_error_path(errors::connector_error(f).into_server_error(ctx.item.pos)),

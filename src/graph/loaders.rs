@@ -25,6 +25,8 @@ pub struct Scope {
     pub cx: RequestContext,
     /// The request's loader.
     pub loader: DataLoader<Upstreams, HashMapCache>,
+    /// Customers this request recognised (for the channel figures).
+    pub recognised: Arc<std::sync::Mutex<Vec<CustomerNumber>>>,
 }
 
 impl Scope {
@@ -43,6 +45,7 @@ impl Scope {
             gateway,
             cx,
             loader,
+            recognised: Arc::default(),
         }
     }
 }

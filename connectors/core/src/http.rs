@@ -67,6 +67,8 @@ pub struct UpstreamPolicy {
     pub quota: Option<Quota>,
     /// When to stop calling a failing upstream.
     pub breaker: BreakerPolicy,
+    /// Where the gateway watches this upstream (set by the gateway; `None` in tests).
+    pub monitor: Option<Arc<crate::telemetry::UpstreamMonitor>>,
 }
 
 impl Default for UpstreamPolicy {
@@ -80,6 +82,7 @@ impl Default for UpstreamPolicy {
             max_concurrent: 64,
             quota: None,
             breaker: BreakerPolicy::default(),
+            monitor: None,
         }
     }
 }
@@ -179,11 +182,29 @@ pub struct Upstream {
 
 type Limiter = governor::RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
+impl Guard {
+    pub(crate) fn stats(&self) -> UpstreamStats {
+        let breaker = self
+            .breaker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .state(Instant::now());
+        UpstreamStats {
+            breaker,
+            in_flight: self.slots - self.bulkhead.available_permits(),
+            calls: self.calls.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            quota_waits: self.quota_waits.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// State shared by every call to one upstream.
 #[derive(Debug)]
-struct Guard {
+pub(crate) struct Guard {
     breaker: Mutex<Breaker>,
     bulkhead: tokio::sync::Semaphore,
+    slots: usize,
     limiter: Option<Limiter>,
     calls: AtomicU64,
     failures: AtomicU64,
@@ -226,11 +247,15 @@ impl Upstream {
         let guard = Arc::new(Guard {
             breaker: Mutex::new(Breaker::new(policy.breaker)),
             bulkhead: tokio::sync::Semaphore::new(policy.max_concurrent.max(1)),
+            slots: policy.max_concurrent.max(1),
             limiter,
             calls: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             quota_waits: AtomicU64::new(0),
         });
+        if let Some(m) = &policy.monitor {
+            m.register(&guard);
+        }
         Ok(Upstream {
             name,
             client,
@@ -382,6 +407,7 @@ impl Upstream {
             }
         }
         self.guard.calls.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
         let outcome = self.once(build).await;
         let vendor_failed = match &outcome {
             Ok(reply) => matches!(
@@ -393,6 +419,9 @@ impl Upstream {
         let rate_limited = matches!(&outcome, Ok(r) if r.status == StatusCode::TOO_MANY_REQUESTS);
         if vendor_failed || rate_limited {
             self.guard.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(m) = &self.policy.monitor {
+            m.record(started.elapsed(), vendor_failed || rate_limited);
         }
         let mut breaker = self.guard.breaker.lock().unwrap_or_else(|e| e.into_inner());
         if vendor_failed {
@@ -407,8 +436,15 @@ impl Upstream {
         &self,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, ConnectorError> {
-        let resp = build(&self.client)
-            .send()
+        let request = build(&self.client)
+            .build()
+            .map_err(|e| self.transport_error(e))?;
+        if let (Some(m), Some(host)) = (&self.policy.monitor, request.url().host_str()) {
+            m.saw_authority(host, request.url().port_or_known_default().unwrap_or(443));
+        }
+        let resp = self
+            .client
+            .execute(request)
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = resp.status();

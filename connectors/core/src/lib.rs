@@ -17,6 +17,7 @@ pub mod ids;
 pub mod model;
 pub mod paging;
 pub mod policy;
+pub mod telemetry;
 
 pub use capability::{Capability, Connector};
 pub use context::{Channel, RequestContext};
