@@ -111,6 +111,7 @@ vendors! {
     "voyado" => Voyado(samlet_voyado::VoyadoConfig),
     "sfmc" => MarketingCloud(samlet_sfmc::SfmcConfig),
     "optimizely" => Optimizely(samlet_optimizely::OptimizelyConfig),
+    "vendure" => Vendure(samlet_vendure::VendureConfig),
 }
 
 fn deserialize<T: DeserializeOwned>(

@@ -37,8 +37,11 @@ impl Running {
         .await
     }
 
-    /// The demo stack with its configuration changed by `edit`.
-    pub async fn start_with(which: Stack, edit: impl FnOnce(&mut samlet::Config)) -> Running {
+    /// The demo stack's simulators with a gateway whose configuration text is `edit`ed.
+    pub async fn start_with_config_text(
+        which: Stack,
+        edit: impl FnOnce(&str) -> String,
+    ) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -46,8 +49,18 @@ impl Running {
         let stack = DemoStack::start(which, WorldConfig::default(), addr)
             .await
             .expect("demo stack");
-        let mut config = stack.config().expect("demo config is valid");
-        edit(&mut config);
+        let text = edit(&stack.config_text);
+        let config = samlet::Config::parse("<test>", &text, &|_| None)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        Running::serve(stack, listener, config)
+    }
+
+    fn serve(
+        stack: DemoStack,
+        listener: tokio::net::TcpListener,
+        config: samlet::Config,
+    ) -> Running {
+        let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             samlet::serve(config, listener, async move {
@@ -62,6 +75,20 @@ impl Running {
             http: reqwest::Client::new(),
             stop: Some(tx),
         }
+    }
+
+    /// The demo stack with its configuration changed by `edit`.
+    pub async fn start_with(which: Stack, edit: impl FnOnce(&mut samlet::Config)) -> Running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stack = DemoStack::start(which, WorldConfig::default(), addr)
+            .await
+            .expect("demo stack");
+        let mut config = stack.config().expect("demo config is valid");
+        edit(&mut config);
+        Running::serve(stack, listener, config)
     }
 
     pub fn world(&self) -> &Arc<World> {
