@@ -482,7 +482,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         }
         capabilities.insert(cap, list);
     }
-    for cap in Capability::ALL {
+    for cap in Capability::ALL.into_iter().filter(|c| c.required()) {
         if !capabilities.contains_key(&cap) {
             let offer: Vec<_> = connectors
                 .iter()

@@ -7,7 +7,10 @@
 use crate::context::RequestContext;
 use crate::error::ConnectorError;
 use crate::ids::{ConnectorName, CustomerNumber, OrderNumber, ProductId, Sku};
-use crate::model::{CustomerRecord, Location, MatchKey, Order, Price, Product, StockLevel};
+use crate::model::{
+    CustomerEvent, CustomerRecord, Location, MatchKey, Offer, OfferDraft, Order, OrderDraft, Price, Product,
+    StockLevel, Voucher, Wishlist,
+};
 use crate::paging::{Page, PageRequest};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -33,18 +36,47 @@ pub enum Capability {
     Locations,
     /// [`OrderSource`]: orders, lines and shipments.
     Orders,
+    /// [`WishlistStore`]: wishlists kept in a system of record (optional).
+    Wishlists,
+    /// [`OfferStore`]: offers (quotes) composed in store and converted at home (optional).
+    Offers,
+    /// [`OrderSink`]: placing orders, with click and collect (optional).
+    OrderPlacement,
+    /// [`MarketingSink`]: touchpoint events for the marketing system (optional).
+    MarketingEvents,
+    /// [`VoucherStore`]: loyalty vouchers (optional).
+    Vouchers,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 6] = [
+    pub const ALL: [Capability; 11] = [
         Capability::Customers,
         Capability::Products,
         Capability::Prices,
         Capability::Inventory,
         Capability::Locations,
         Capability::Orders,
+        Capability::Wishlists,
+        Capability::Offers,
+        Capability::OrderPlacement,
+        Capability::MarketingEvents,
+        Capability::Vouchers,
     ];
+
+    /// Whether every configuration must name a connector for it (the reads the graph is built
+    /// on); the journeys' capabilities are optional, and their mutations say when unserved.
+    pub fn required(self) -> bool {
+        matches!(
+            self,
+            Capability::Customers
+                | Capability::Products
+                | Capability::Prices
+                | Capability::Inventory
+                | Capability::Locations
+                | Capability::Orders
+        )
+    }
 
     /// The name used in configuration (`[capabilities] products = "pim"`).
     pub fn as_str(self) -> &'static str {
@@ -55,6 +87,11 @@ impl Capability {
             Capability::Inventory => "inventory",
             Capability::Locations => "locations",
             Capability::Orders => "orders",
+            Capability::Wishlists => "wishlists",
+            Capability::Offers => "offers",
+            Capability::OrderPlacement => "order_placement",
+            Capability::MarketingEvents => "marketing_events",
+            Capability::Vouchers => "vouchers",
         }
     }
 
@@ -155,6 +192,76 @@ pub trait OrderSource: Send + Sync {
     ) -> ConnectorResult<HashMap<CustomerNumber, Vec<Order>>>;
 }
 
+/// Wishlists kept in the system that owns them (a commerce platform or the CRM).
+#[async_trait]
+pub trait WishlistStore: Send + Sync {
+    /// The customer's wishlist (empty if they have none).
+    async fn wishlist(&self, cx: &RequestContext, customer: &CustomerNumber) -> ConnectorResult<Wishlist>;
+
+    /// Adds `sku` (adding what is already there changes nothing). `idempotency_key` identifies
+    /// this request across retries.
+    async fn add_to_wishlist(
+        &self,
+        cx: &RequestContext,
+        customer: &CustomerNumber,
+        sku: &Sku,
+        idempotency_key: &str,
+    ) -> ConnectorResult<Wishlist>;
+
+    /// Removes `sku` (removing what is not there changes nothing).
+    async fn remove_from_wishlist(
+        &self,
+        cx: &RequestContext,
+        customer: &CustomerNumber,
+        sku: &Sku,
+    ) -> ConnectorResult<Wishlist>;
+}
+
+/// Offers (sales quotes): composed by a store associate, converted by the customer at home.
+#[async_trait]
+pub trait OfferStore: Send + Sync {
+    /// Creates an offer with the customer's prices. The same `idempotency_key` never creates a
+    /// second offer.
+    async fn create_offer(&self, cx: &RequestContext, draft: &OfferDraft, idempotency_key: &str) -> ConnectorResult<Offer>;
+
+    /// Offers by number.
+    async fn offers(&self, cx: &RequestContext, numbers: &[String]) -> ConnectorResult<HashMap<String, Offer>>;
+
+    /// Converts an open offer into an order, exactly once: converting a converted offer fails
+    /// with [`crate::ErrorKind::Conflict`] naming the existing order; an expired one fails with
+    /// `Conflict` too.
+    async fn convert_offer(&self, cx: &RequestContext, number: &str, idempotency_key: &str) -> ConnectorResult<Order>;
+}
+
+/// Placing orders in the system of record, with click and collect reserving store stock.
+#[async_trait]
+pub trait OrderSink: Send + Sync {
+    /// Places the order. The same `idempotency_key` never places a second order: a retry
+    /// answers the order the first attempt placed.
+    async fn place_order(&self, cx: &RequestContext, draft: &OrderDraft, idempotency_key: &str) -> ConnectorResult<Order>;
+}
+
+/// Touchpoint events for the marketing system, in its native event format.
+#[async_trait]
+pub trait MarketingSink: Send + Sync {
+    /// Sends the events; the system deduplicates on each event's id.
+    async fn track(&self, cx: &RequestContext, events: &[CustomerEvent]) -> ConnectorResult<()>;
+}
+
+/// Loyalty vouchers issued by the marketing or loyalty system.
+#[async_trait]
+pub trait VoucherStore: Send + Sync {
+    /// A customer's vouchers.
+    async fn vouchers(&self, cx: &RequestContext, customer: &CustomerNumber) -> ConnectorResult<Vec<Voucher>>;
+
+    /// A voucher by code.
+    async fn voucher(&self, cx: &RequestContext, code: &str) -> ConnectorResult<Option<Voucher>>;
+
+    /// Redeems a voucher exactly once: a second redemption fails with
+    /// [`crate::ErrorKind::Conflict`]; an expired voucher too.
+    async fn redeem_voucher(&self, cx: &RequestContext, code: &str, idempotency_key: &str) -> ConnectorResult<Voucher>;
+}
+
 /// A connected connector instance: its name, vendor kind and the capabilities it serves.
 #[derive(Clone)]
 pub struct Connector {
@@ -174,6 +281,16 @@ pub struct Connector {
     pub locations: Option<Arc<dyn LocationSource>>,
     /// Orders, if served.
     pub orders: Option<Arc<dyn OrderSource>>,
+    /// Wishlists, if served.
+    pub wishlists: Option<Arc<dyn WishlistStore>>,
+    /// Offers, if served.
+    pub offers: Option<Arc<dyn OfferStore>>,
+    /// Order placement, if served.
+    pub order_placement: Option<Arc<dyn OrderSink>>,
+    /// Marketing events, if served.
+    pub marketing_events: Option<Arc<dyn MarketingSink>>,
+    /// Vouchers, if served.
+    pub vouchers: Option<Arc<dyn VoucherStore>>,
 }
 
 impl Connector {
@@ -188,6 +305,11 @@ impl Connector {
             inventory: None,
             locations: None,
             orders: None,
+            wishlists: None,
+            offers: None,
+            order_placement: None,
+            marketing_events: None,
+            vouchers: None,
         }
     }
 
@@ -200,6 +322,11 @@ impl Connector {
             (Capability::Inventory, self.inventory.is_some()),
             (Capability::Locations, self.locations.is_some()),
             (Capability::Orders, self.orders.is_some()),
+            (Capability::Wishlists, self.wishlists.is_some()),
+            (Capability::Offers, self.offers.is_some()),
+            (Capability::OrderPlacement, self.order_placement.is_some()),
+            (Capability::MarketingEvents, self.marketing_events.is_some()),
+            (Capability::Vouchers, self.vouchers.is_some()),
         ];
         served
             .into_iter()

@@ -2,6 +2,7 @@
 //! are UTC, countries, currencies and locales follow their ISO standards.
 
 mod customer;
+mod journey;
 mod location;
 mod money;
 mod order;
@@ -9,6 +10,7 @@ mod product;
 mod text;
 
 pub use customer::*;
+pub use journey::*;
 pub use location::*;
 pub use money::*;
 pub use order::*;
