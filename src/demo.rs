@@ -36,6 +36,8 @@ pub struct Member {
     settings: String,
     /// Path prefixes of the simulator's data API (for fault injection).
     pub api_paths: &'static [&'static str],
+    /// What the connector kind can serve.
+    pub capabilities: &'static [samlet_connector::Capability],
 }
 
 /// A running demo stack.
@@ -58,6 +60,7 @@ macro_rules! member {
             kind: $krate::KIND,
             settings: $krate::simulator::demo_toml(&simulator.base_url()),
             api_paths: $krate::simulator::API_PATHS,
+            capabilities: $krate::capabilities(),
             simulator,
         }
     }};
@@ -72,6 +75,23 @@ impl DemoStack {
         listen: std::net::SocketAddr,
     ) -> anyhow::Result<DemoStack> {
         let world = Arc::new(World::new(world));
+        // The journeys' capabilities, wired where the stack's connector serves them.
+        let optional: &[(samlet_connector::Capability, &str)] = match stack {
+            Stack::A => &[
+                (samlet_connector::Capability::Wishlists, "crm"),
+                (samlet_connector::Capability::Offers, "erp"),
+                (samlet_connector::Capability::OrderPlacement, "erp"),
+                (samlet_connector::Capability::MarketingEvents, "marketing"),
+                (samlet_connector::Capability::Vouchers, "marketing"),
+            ],
+            Stack::B => &[
+                (samlet_connector::Capability::Wishlists, "commerce"),
+                (samlet_connector::Capability::Offers, "commerce"),
+                (samlet_connector::Capability::OrderPlacement, "commerce"),
+                (samlet_connector::Capability::MarketingEvents, "marketing"),
+                (samlet_connector::Capability::Vouchers, "loyalty"),
+            ],
+        };
         let (members, capabilities) = match stack {
             Stack::A => (
                 vec![
@@ -127,6 +147,14 @@ currency = "DKK"
             );
         }
         let _ = write!(config_text, "\n[capabilities]\n{capabilities}");
+        for (cap, name) in optional {
+            if members
+                .iter()
+                .any(|m| m.name == *name && m.capabilities.contains(cap))
+            {
+                let _ = writeln!(config_text, "{cap} = \"{name}\"");
+            }
+        }
         Ok(DemoStack {
             stack,
             world,

@@ -6,8 +6,8 @@ use crate::config::{Config, ContextDefaults};
 use crate::graph::loaders::Failure;
 use anyhow::{anyhow, Context as _};
 use samlet_connector::capability::{
-    Capability, Connector, CustomerSource, InventorySource, LocationSource, OrderSource,
-    PriceSource, ProductSource,
+    Capability, Connector, CustomerSource, InventorySource, LocationSource, MarketingSink,
+    OfferStore, OrderSink, OrderSource, PriceSource, ProductSource, VoucherStore, WishlistStore,
 };
 use samlet_connector::context::{Channel, Currency};
 use samlet_connector::ids::ConnectorName;
@@ -82,6 +82,16 @@ pub struct Gateway {
     pub locations: Served<dyn LocationSource>,
     /// Orders.
     pub orders: Served<dyn OrderSource>,
+    /// Wishlists, where configured.
+    pub wishlists: Option<Served<dyn WishlistStore>>,
+    /// Offers, where configured.
+    pub offers: Option<Served<dyn OfferStore>>,
+    /// Order placement, where configured.
+    pub order_placement: Option<Served<dyn OrderSink>>,
+    /// Marketing systems that receive touchpoint events (all of them get each event).
+    pub marketing_events: Vec<Served<dyn MarketingSink>>,
+    /// Vouchers, where configured.
+    pub vouchers: Option<Served<dyn VoucherStore>>,
     /// Per-field precedence overrides for merged customers.
     pub customer_precedence: BTreeMap<String, Vec<ConnectorName>>,
     /// Request-context defaults.
@@ -110,6 +120,20 @@ fn pick<T: ?Sized>(
         connector: name.clone(),
         source,
     })
+}
+
+/// An optional capability: served by the configured instance, or `None`.
+fn optional<T: ?Sized>(
+    connectors: &[Connector],
+    config: &Config,
+    cap: Capability,
+    get: impl Fn(&Connector) -> Option<Arc<T>>,
+) -> anyhow::Result<Option<Served<T>>> {
+    config
+        .served_by(cap)
+        .first()
+        .map(|n| pick(connectors, n, cap, get))
+        .transpose()
 }
 
 impl Gateway {
@@ -181,6 +205,27 @@ impl Gateway {
                 Capability::Orders,
                 |c| c.orders.clone(),
             )?,
+            wishlists: optional(&connectors, config, Capability::Wishlists, |c| {
+                c.wishlists.clone()
+            })?,
+            offers: optional(&connectors, config, Capability::Offers, |c| {
+                c.offers.clone()
+            })?,
+            order_placement: optional(&connectors, config, Capability::OrderPlacement, |c| {
+                c.order_placement.clone()
+            })?,
+            marketing_events: config
+                .served_by(Capability::MarketingEvents)
+                .iter()
+                .map(|n| {
+                    pick(&connectors, n, Capability::MarketingEvents, |c| {
+                        c.marketing_events.clone()
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            vouchers: optional(&connectors, config, Capability::Vouchers, |c| {
+                c.vouchers.clone()
+            })?,
             customer_precedence: config.customer_precedence.clone(),
             defaults: config.defaults.clone(),
             connectors,

@@ -27,6 +27,8 @@ pub const STORE_HEADER: &str = "samlet-store";
 pub const LOCALE_HEADER: &str = "samlet-locale";
 /// Header naming the currency.
 pub const CURRENCY_HEADER: &str = "samlet-currency";
+/// Header naming the store associate acting (a stopgap until bearer tokens carry identity).
+pub const STAFF_HEADER: &str = "samlet-staff-id";
 /// Header naming the customer group.
 pub const CUSTOMER_GROUP_HEADER: &str = "samlet-customer-group";
 
@@ -80,7 +82,12 @@ impl App {
     /// The router with its layers, outermost first.
     pub fn router(&self) -> Router {
         let mut router = Router::new()
-            .route("/graphql", get(graphql_get).post(graphql_post))
+            .route(
+                "/graphql",
+                get(graphql_get)
+                    .post(graphql_post)
+                    .layer(axum::middleware::from_fn(require_json)),
+            )
             .route("/health", get(|| async { "ok" }))
             .route("/ready", get(ready));
         if self.config.server.dashboard {
@@ -174,12 +181,60 @@ async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Requ
         }
     };
     let channel = cx.channel;
-    let scope = Scope::new(state.gateway.clone(), cx);
+    let mut scope = Scope::new(state.gateway.clone(), cx);
+    scope.staff_id = header(headers, STAFF_HEADER).map(str::to_owned);
     let recognised = scope.recognised.clone();
     let resp = state.schema.execute(req.data(scope)).await;
     let recognised = std::mem::take(&mut *recognised.lock().unwrap_or_else(|e| e.into_inner()));
     state.gateway.telemetry.record_request(channel, &recognised);
     GraphQLResponse::from(resp).into_response()
+}
+
+/// Whether the operation a request would run is a mutation.
+fn is_mutation(req: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(doc) = async_graphql::parser::parse_query(&req.query) else {
+        return false;
+    };
+    match &doc.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(ops) => match &req.operation_name {
+            Some(name) => ops
+                .get(name.as_str())
+                .is_some_and(|op| op.node.ty == OperationType::Mutation),
+            None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
+        },
+    }
+}
+
+/// CSRF protection: a browser can send a cross-site POST without a preflight only with a
+/// "simple" content type (form, multipart, text/plain). Only JSON (or the GraphQL media type)
+/// is accepted, so such a request never runs.
+async fn require_json(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if req.method() == axum::http::Method::POST {
+        let ct = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if media != "application/json"
+            && media != "application/graphql-response+json"
+            && media != "application/graphql"
+        {
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "POST /graphql takes Content-Type: application/json",
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
 }
 
 async fn graphql_post(
@@ -214,6 +269,13 @@ async fn graphql_get(
         };
     }
     match async_graphql::http::parse_query_string(query) {
+        // GraphQL over HTTP: GET may not change anything (and a link must not place an order).
+        Ok(req) if is_mutation(&req) => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(axum::http::header::ALLOW, "POST")],
+            "mutations must be sent with POST",
+        )
+            .into_response(),
         Ok(req) => execute(&state, &headers, req).await,
         Err(e) => (
             StatusCode::BAD_REQUEST,

@@ -585,6 +585,36 @@ async fn a_repeated_product_page_is_answered_from_the_cache(stack: Stack) {
     );
 }
 
+async fn cross_site_requests_and_mutations_over_get_are_refused(stack: Stack) {
+    let g = Running::start(stack).await;
+    // A form post (what a cross-site page can send without a preflight) never runs.
+    let resp = g
+        .http
+        .post(format!("{}/graphql", g.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("query=%7B%20locations%20%7B%20code%20%7D%20%7D")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    // GET runs queries but never mutations.
+    let get = |q: &str| {
+        g.http
+            .get(format!("{}/graphql", g.url))
+            .query(&[("query", q)])
+            .send()
+    };
+    let resp = get("mutation { removeFromWishlist(customerNumber: \"C0000001\", sku: \"X\") { customerNumber } }").await.unwrap();
+    assert_eq!(resp.status(), 405);
+    let resp = get("{ locations { code } }").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(
+        v["data"]["locations"].as_array().unwrap().len(),
+        g.world().locations().len()
+    );
+}
+
 /// Every test above, against both demo stacks.
 macro_rules! on_both_stacks {
     ($($name:ident),* $(,)?) => {
@@ -600,6 +630,7 @@ macro_rules! on_both_stacks {
 }
 
 on_both_stacks!(
+    cross_site_requests_and_mutations_over_get_are_refused,
     a_repeated_product_page_is_answered_from_the_cache,
     paging_the_catalogue_with_cursors_gives_the_same_items_as_one_big_page,
     products_with_price_and_stock_equal_the_world_in_every_context,

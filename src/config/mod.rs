@@ -425,11 +425,11 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
                 "name at least one connector, e.g. \"erp\"",
             ));
         }
-        if names.len() > 1 && cap != Capability::Customers {
+        if names.len() > 1 && !matches!(cap, Capability::Customers | Capability::MarketingEvents) {
             problems.push(locate::key(
                 text,
                 &path,
-                &format!("only customers can merge several connectors; name one for {cap}"),
+                &format!("only customers and marketing_events take several connectors; name one for {cap}"),
             ));
         }
         let mut list = Vec::new();

@@ -25,7 +25,7 @@ macro_rules! vendors {
     ($( $feature:literal => $variant:ident($krate:ident::$config:ident) ),* $(,)?) => {
         #[derive(Debug, Clone)]
         enum VendorConfig {
-            $( #[cfg(feature = $feature)] $variant($krate::$config), )*
+            $( #[cfg(feature = $feature)] $variant(Box<$krate::$config>), )*
             /// Keeps the enum inhabited-by-type when a build compiles no connector in.
             #[allow(dead_code)]
             None(std::convert::Infallible),
@@ -93,7 +93,7 @@ macro_rules! vendors {
                                 problems.push(locate::key(text, &key, &p.message));
                             }
                         }
-                        found.is_empty().then_some(VendorConfig::$variant(c))
+                        found.is_empty().then(|| VendorConfig::$variant(Box::new(c)))
                     }
                 )*
                 _ => None,

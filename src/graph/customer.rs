@@ -90,8 +90,37 @@ impl Customer {
     }
 }
 
+impl Customer {
+    /// Whether the marketing consent on record (the configured consent source first) allows
+    /// marketing e-mail; `None` when no system holds a consent.
+    pub fn marketing_consent(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        let consents = self.pick(ctx, "consents", |r| {
+            (!r.consents.is_empty()).then(|| r.consents.clone())
+        })?;
+        Ok(consents.and_then(|list| {
+            list.iter()
+                .find(|c| c.channel == model::ConsentChannel::Email)
+                .map(|c| c.granted)
+        }))
+    }
+}
+
 #[Object]
 impl Customer {
+    /// The wishlist, the same on every device (from the system that owns wishlists).
+    async fn wishlist(&self, ctx: &Context<'_>) -> Result<Option<super::journey::Wishlist>> {
+        match &self.0.number {
+            Some(n) => super::journey::wishlist_of(ctx, n).await.map(Some),
+            None => Ok(None),
+        }
+    }
+    /// Loyalty vouchers.
+    async fn vouchers(&self, ctx: &Context<'_>) -> Result<Vec<super::journey::Voucher>> {
+        match &self.0.number {
+            Some(n) => super::journey::vouchers_of(ctx, n).await,
+            None => Ok(Vec::new()),
+        }
+    }
     /// Global id.
     pub async fn id(&self) -> ID {
         match &self.0.number {

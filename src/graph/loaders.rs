@@ -25,6 +25,8 @@ pub struct Scope {
     pub cx: RequestContext,
     /// The request's loader.
     pub loader: DataLoader<Upstreams, HashMapCache>,
+    /// The store associate acting (from `samlet-staff-id`, until tokens carry it).
+    pub staff_id: Option<String>,
     /// Customers this request recognised (for the channel figures).
     pub recognised: Arc<std::sync::Mutex<Vec<CustomerNumber>>>,
 }
@@ -45,6 +47,7 @@ impl Scope {
             gateway,
             cx,
             loader,
+            staff_id: None,
             recognised: Arc::default(),
         }
     }

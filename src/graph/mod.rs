@@ -4,6 +4,7 @@
 pub mod customer;
 pub mod errors;
 pub mod ids;
+pub mod journey;
 pub mod loaders;
 pub mod location;
 pub mod money;
@@ -12,9 +13,7 @@ pub mod product;
 
 use crate::config::ServerConfig;
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, Interface, Object, Result, Schema, ID,
-};
+use async_graphql::{Context, EmptySubscription, Interface, Object, Result, Schema, ID};
 use customer::Customer;
 use ids::NodeType;
 use loaders::{ProductBySku, Scope};
@@ -27,7 +26,7 @@ use samlet_connector::paging::PageRequest;
 use std::sync::Arc;
 
 /// The schema type.
-pub type CommerceSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type CommerceSchema = Schema<Query, journey::Mutation, EmptySubscription>;
 
 /// The most vendor pages one `products` page may walk (vendors with tiny page caps).
 const MAX_VENDOR_PAGES: usize = 100;
@@ -314,6 +313,26 @@ impl Query {
         location_by_code(ctx, &LocationId::new(code)).await
     }
 
+    /// An offer by its quote number.
+    async fn offer(&self, ctx: &Context<'_>, number: String) -> Result<Option<journey::Offer>> {
+        journey::offer(ctx, &number).await
+    }
+
+    /// A loyalty voucher by code (any channel may check one before redeeming it).
+    async fn voucher(&self, ctx: &Context<'_>, code: String) -> Result<Option<journey::Voucher>> {
+        journey::voucher(ctx, &code).await
+    }
+
+    /// Where a basket can be collected: every location with whether it has every line in the
+    /// quantity asked, stores in the request's store's country first.
+    async fn basket_availability(
+        &self,
+        ctx: &Context<'_>,
+        lines: Vec<journey::LineInput>,
+    ) -> Result<Vec<journey::StoreAvailability>> {
+        journey::basket_availability(ctx, lines).await
+    }
+
     /// The request context the gateway resolved (channel, store, locale, currency).
     async fn context(&self) -> RequestContextView {
         RequestContextView
@@ -322,7 +341,7 @@ impl Query {
 
 /// Builds the schema with the server's limits.
 pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
-    let mut b = Schema::build(Query, EmptyMutation, EmptySubscription)
+    let mut b = Schema::build(Query, journey::Mutation, EmptySubscription)
         .register_output_type::<Node>()
         .limit_depth(server.max_depth)
         .limit_complexity(server.max_complexity);
@@ -334,7 +353,7 @@ pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
 
 /// The schema's SDL, as checked in at `schema/commerce.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, journey::Mutation, EmptySubscription)
         .register_output_type::<Node>()
         .finish()
         .sdl()

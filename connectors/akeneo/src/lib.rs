@@ -30,7 +30,8 @@
 //!   endpoint is used rather than `/products-uuid` because the gateway's key is the SKU, which
 //!   *is* the product identifier: the answer carries it as `identifier` without knowing the
 //!   catalogue's identifier attribute, and filters take it directly.
-//! - `GET /api/rest/v1/product-models?pagination_type=search_after&limit=…` for listing.
+//! - `GET /api/rest/v1/product-models?pagination_type=search_after&limit=…` for listing, with
+//!   `scope` and `attributes` (not `with_attribute_options`, which the spec gives products only).
 //!
 //! # Request budget
 //! - `products(ids)`: one request per 100 variant products of the asked models (Akeneo returns

@@ -57,14 +57,21 @@ impl AkeneoProducts {
         self.scopes.scope_for(cx.channel)
     }
 
-    /// Query parameters every product and product-model read carries: the channel's scope,
-    /// only the mapped attributes, and option labels for selects.
-    fn read_params(&self, cx: &RequestContext) -> Vec<(&'static str, String)> {
+    /// Query parameters every product-model read carries: the channel's scope and only the
+    /// mapped attributes. (Akeneo documents `with_attribute_options` for products only.)
+    fn model_read_params(&self, cx: &RequestContext) -> Vec<(&'static str, String)> {
         vec![
             ("scope", self.scope(cx).to_owned()),
             ("attributes", self.attributes.all_codes().join(",")),
-            ("with_attribute_options", "true".into()),
         ]
+    }
+
+    /// Query parameters every product read carries: those of a model read, and option labels
+    /// for the variant axes (simple selects).
+    fn read_params(&self, cx: &RequestContext) -> Vec<(&'static str, String)> {
+        let mut params = self.model_read_params(cx);
+        params.push(("with_attribute_options", "true".into()));
+        params
     }
 
     fn url(&self, path: &str, params: &[(&'static str, String)]) -> Url {
@@ -248,7 +255,7 @@ impl ProductSource for AkeneoProducts {
             })?;
             params.push(("search_after", token));
         }
-        params.extend(self.read_params(cx));
+        params.extend(self.model_read_params(cx));
         let url = self.url(PRODUCT_MODELS_PATH, &params);
         let models: crate::client::WirePage<WireProductModel> =
             self.client.get_json(&url, "product models").await?;

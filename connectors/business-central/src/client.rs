@@ -60,6 +60,15 @@ pub mod entity {
     pub const LOCATIONS: &str = "locations";
     /// Custom: order timestamps, channel, store, cancellation and shipments with tracking.
     pub const ORDER_TRACKING: &str = "salesOrderTracking";
+    /// Standard: sales quotes (with `salesQuoteLines`).
+    pub const SALES_QUOTES: &str = "salesQuotes";
+    /// Standard: item variants (the code behind a line's `itemVariantId`).
+    pub const ITEM_VARIANTS: &str = "itemVariants";
+    /// Custom: the extension's quote log (store, associate, channel, status, the order a
+    /// quote became), which outlives the quote.
+    pub const QUOTE_TRACKING: &str = "salesQuoteTracking";
+    /// The standard bound action that turns a sales quote into a sales order.
+    pub const MAKE_ORDER: &str = "Microsoft.NAV.makeOrder";
 }
 
 /// The query options of one collection read.
@@ -71,6 +80,9 @@ pub struct Query {
     pub expand: Option<&'static str>,
     /// `$orderby`.
     pub orderby: Option<&'static str>,
+    /// Read from the primary database, not a read-only replica: for lookups right after a
+    /// write (replicas may lag behind it).
+    pub primary: bool,
 }
 
 /// An OData string literal: single-quoted, quotes doubled.
@@ -200,9 +212,15 @@ pub struct WireCustomer {
 pub struct WireItemPrice {
     /// Item No.
     pub item_number: String,
+    /// The item's SystemId.
+    #[serde(default, deserialize_with = "de_text")]
+    pub item_id: String,
     /// Variant Code (blank for the item itself).
     #[serde(default, deserialize_with = "de_text")]
     pub variant_code: String,
+    /// The variant's SystemId (the null GUID for the item itself).
+    #[serde(default, deserialize_with = "de_text")]
+    pub item_variant_id: String,
     /// `online` or `store`.
     #[serde(default, deserialize_with = "de_text")]
     pub price_channel: String,
@@ -246,6 +264,9 @@ pub struct WireItemStock {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireLocation {
+    /// SystemId (what document lines reference as `locationId`).
+    #[serde(default, deserialize_with = "de_text")]
+    pub id: String,
     /// Code.
     pub code: String,
     /// Name.
@@ -330,6 +351,9 @@ pub struct WireSalesOrder {
     pub number: String,
     /// Sell-to Customer No.
     pub customer_number: String,
+    /// External Document No. (the idempotency reference of an order placed by Samlet).
+    #[serde(default, deserialize_with = "de_text")]
+    pub external_document_number: String,
     /// Order Date (a date, no time).
     #[serde(default, deserialize_with = "de_text")]
     pub order_date: String,
@@ -379,8 +403,21 @@ pub struct WireShipment {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireOrderTracking {
+    /// The order's SystemId (the page's key).
+    #[serde(default, deserialize_with = "de_text")]
+    pub id: String,
     /// Order No.
     pub number: String,
+    /// The order's External Document No. (the idempotency reference of a placed order).
+    #[serde(default, deserialize_with = "de_text")]
+    pub external_document_number: String,
+    /// How the order is fulfilled (`HomeDelivery`, `ClickAndCollect`, `ShipFromStore`),
+    /// blank until the connector sets it.
+    #[serde(default, deserialize_with = "de_text")]
+    pub fulfilment: String,
+    /// The quote the order was made from, blank for orders placed directly.
+    #[serde(default, deserialize_with = "de_text")]
+    pub quote_number: String,
     /// When the order was created (SystemCreatedAt of the Sales Header), UTC.
     pub placed_at: String,
     /// The sales channel the order came through (`web`, `app`, `store`, ...), blank if unknown.
@@ -395,6 +432,145 @@ pub struct WireOrderTracking {
     /// Posted shipments of the order.
     #[serde(default)]
     pub shipments: Vec<WireShipment>,
+}
+
+/// A standard v2.0 `salesQuoteLine`, with `location` expanded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireSalesQuoteLine {
+    /// Line No.
+    pub sequence: u32,
+    /// `Item`, `Comment`, `Account`, ...
+    #[serde(default, deserialize_with = "de_text")]
+    pub line_type: String,
+    /// The item number for item lines.
+    #[serde(default, deserialize_with = "de_text")]
+    pub line_object_number: String,
+    /// Description.
+    #[serde(default, deserialize_with = "de_text")]
+    pub description: String,
+    /// Quantity.
+    #[serde(deserialize_with = "de_decimal")]
+    pub quantity: Decimal,
+    /// Unit price, in the quote's price basis.
+    #[serde(deserialize_with = "de_decimal")]
+    pub unit_price: Decimal,
+    /// Line amount without VAT.
+    #[serde(deserialize_with = "de_decimal")]
+    pub amount_excluding_tax: Decimal,
+    /// Line amount with VAT.
+    #[serde(deserialize_with = "de_decimal")]
+    pub amount_including_tax: Decimal,
+    /// The variant's SystemId (the null GUID for none); quote lines have no `itemVariant`
+    /// navigation property, so its code comes from `itemVariants`.
+    #[serde(default, deserialize_with = "de_text")]
+    pub item_variant_id: String,
+    /// The expanded location, if the line has one.
+    #[serde(default)]
+    pub location: Option<WireCode>,
+}
+
+/// A standard v2.0 `salesQuote` with `salesQuoteLines` expanded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireSalesQuote {
+    /// SystemId.
+    pub id: String,
+    /// No.
+    pub number: String,
+    /// External Document No.
+    #[serde(default, deserialize_with = "de_text")]
+    pub external_document_number: String,
+    /// Sell-to Customer No.
+    pub customer_number: String,
+    /// Document Date.
+    #[serde(default, deserialize_with = "de_text")]
+    pub document_date: String,
+    /// Currency Code (blank for LCY).
+    #[serde(default, deserialize_with = "de_text")]
+    pub currency_code: String,
+    /// Quote Valid Until Date (`0001-01-01` for none).
+    #[serde(default, deserialize_with = "de_text")]
+    pub valid_until_date: String,
+    /// Total without VAT.
+    #[serde(deserialize_with = "de_decimal")]
+    pub total_amount_excluding_tax: Decimal,
+    /// Total with VAT.
+    #[serde(deserialize_with = "de_decimal")]
+    pub total_amount_including_tax: Decimal,
+    /// The lines.
+    #[serde(default)]
+    pub sales_quote_lines: Vec<WireSalesQuoteLine>,
+}
+
+/// A row of the extension's `salesQuoteTracking` page: the quote log, keyed by the quote's
+/// SystemId, which outlives the quote (Business Central deletes a quote it makes into an order).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireQuoteTracking {
+    /// The row's ETag, for `If-Match`.
+    #[serde(rename = "@odata.etag", default, deserialize_with = "de_text")]
+    pub etag: String,
+    /// The quote's SystemId (the page's key, and the key of `salesQuotes`).
+    pub id: String,
+    /// The quote's No.
+    pub quote_number: String,
+    /// The quote's External Document No.
+    #[serde(default, deserialize_with = "de_text")]
+    pub external_document_number: String,
+    /// Sell-to Customer No.
+    #[serde(default, deserialize_with = "de_text")]
+    pub customer_number: String,
+    /// Responsibility Center: the store the quote was composed in.
+    #[serde(default, deserialize_with = "de_text")]
+    pub store_code: String,
+    /// The associate who composed it.
+    #[serde(default, deserialize_with = "de_text")]
+    pub created_by: String,
+    /// The sales channel it was composed through.
+    #[serde(default, deserialize_with = "de_text")]
+    pub sales_channel: String,
+    /// SystemCreatedAt of the quote, UTC.
+    pub created_at: String,
+    /// Quote Valid Until Date (`0001-01-01` for none).
+    #[serde(default, deserialize_with = "de_text")]
+    pub valid_until_date: String,
+    /// Prices Including VAT.
+    #[serde(default)]
+    pub prices_include_tax: bool,
+    /// `Open`, `Converted` or `Expired`, computed by Business Central on its work date.
+    #[serde(default, deserialize_with = "de_text")]
+    pub status: String,
+    /// The order the quote became, blank before.
+    #[serde(default, deserialize_with = "de_text")]
+    pub order_number: String,
+    /// The idempotency reference of the conversion, set by the connector before
+    /// `Microsoft.NAV.makeOrder`.
+    #[serde(default, deserialize_with = "de_text")]
+    pub conversion_key: String,
+}
+
+/// A standard v2.0 `itemVariant`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireItemVariant {
+    /// SystemId.
+    pub id: String,
+    /// Item No.
+    #[serde(default, deserialize_with = "de_text")]
+    pub item_number: String,
+    /// Variant Code.
+    pub code: String,
+}
+
+/// The header fields of a created document (`salesQuote`, `salesOrder`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireCreated {
+    /// SystemId.
+    pub id: String,
+    /// No.
+    pub number: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -438,8 +614,16 @@ struct ODataError {
     message: String,
 }
 
+/// The OData error code of a reply (`Application_DialogException`, ...), if it has one.
+pub fn odata_code(reply: &Reply) -> Option<String> {
+    serde_json::from_slice::<ODataErrorBody>(&reply.body)
+        .ok()
+        .map(|b| b.error.code)
+        .filter(|c| !c.is_empty())
+}
+
 /// The vendor's message of an OData error reply, cut to a readable length.
-fn odata_message(reply: &Reply) -> String {
+pub fn odata_message(reply: &Reply) -> String {
     match serde_json::from_slice::<ODataErrorBody>(&reply.body) {
         Ok(b) => cut(&format!("{}: {}", b.error.code, b.error.message), 300),
         Err(_) => format!("unexpected error body: {}", reply.snippet(120)),
@@ -560,8 +744,9 @@ impl BusinessCentralClient {
 
     /// Sends one GET with a bearer token; a 401 drops the cached token and tries once more
     /// with a fresh one.
-    async fn get(&self, url: &url::Url) -> Result<Reply, ConnectorError> {
+    async fn get(&self, url: &url::Url, primary: bool) -> Result<Reply, ConnectorError> {
         let prefer = format!("odata.maxpagesize={}", self.config.page_size);
+        let intent = if primary { "ReadWrite" } else { "ReadOnly" };
         let mut refreshed = false;
         loop {
             let token = self.tokens.get(|| self.fetch_token()).await?;
@@ -575,8 +760,9 @@ impl BusinessCentralClient {
                             .bearer_auth(token.access_token.expose())
                             .header(reqwest::header::ACCEPT, "application/json")
                             .header("Prefer", prefer.as_str())
-                            // Reads may run on a read-only replica of the database.
-                            .header("Data-Access-Intent", "ReadOnly")
+                            // Reads may run on a read-only replica of the database, except
+                            // lookups that must see our own writes.
+                            .header("Data-Access-Intent", intent)
                     })
                     .await?
             };
@@ -587,6 +773,66 @@ impl BusinessCentralClient {
             }
             return Ok(reply);
         }
+    }
+
+    /// The URL of `path` (an entity set, an entity by key, a bound action) under `api`.
+    pub fn url(&self, api: Api, path: &str) -> String {
+        match api {
+            Api::Standard => format!("{}/{path}", self.standard_base),
+            Api::Custom => format!("{}/{path}", self.custom_base),
+        }
+    }
+
+    /// Sends one write (POST or PATCH with a JSON body, `If-Match` where given) exactly once:
+    /// the transport never repeats it, because a write whose answer was lost may have
+    /// happened; callers look the effect up instead. A 401, which Business Central answers
+    /// before doing anything, drops the token and sends the write again with a fresh one.
+    pub async fn write(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        if_match: Option<&str>,
+    ) -> Result<Reply, ConnectorError> {
+        let mut refreshed = false;
+        loop {
+            let token = self.tokens.get(|| self.fetch_token()).await?;
+            let reply = {
+                let _permit = self.permits.acquire().await.map_err(|_| {
+                    self.error(ErrorKind::Unavailable, "the client is shutting down")
+                })?;
+                self.upstream
+                    .send(false, |c| {
+                        let mut r = c
+                            .request(method.clone(), url)
+                            .bearer_auth(token.access_token.expose())
+                            .header(reqwest::header::ACCEPT, "application/json");
+                        if let Some(tag) = if_match {
+                            r = r.header(reqwest::header::IF_MATCH, tag);
+                        }
+                        match body {
+                            Some(b) => r.json(b),
+                            None => r.header(reqwest::header::CONTENT_LENGTH, "0"),
+                        }
+                    })
+                    .await?
+            };
+            if reply.status == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
+                self.tokens.invalidate().await;
+                refreshed = true;
+                continue;
+            }
+            return Ok(reply);
+        }
+    }
+
+    /// The typed error of a failed write, with Business Central's code and message.
+    pub fn write_error(&self, what: &str, reply: &Reply) -> ConnectorError {
+        status_error(
+            self.name(),
+            reply,
+            &format!("{what}: {}", odata_message(reply)),
+        )
     }
 
     /// Every entity of `entity_set` matching `query`, following `@odata.nextLink` to the end.
@@ -620,7 +866,7 @@ impl BusinessCentralClient {
         let what = format!("GET {entity_set}");
         let mut out = Vec::new();
         for _ in 0..MAX_PAGES {
-            let reply = self.get(&url).await?;
+            let reply = self.get(&url, query.primary).await?;
             if !reply.status.is_success() {
                 let mut message = format!("{what}: {}", odata_message(&reply));
                 if api == Api::Custom && reply.status == reqwest::StatusCode::NOT_FOUND {

@@ -18,6 +18,8 @@ pub const DEFAULT_SCOPE: &str = "https://api.businesscentral.dynamics.com/.defau
 pub const DEFAULT_CUSTOM_API: &str = "samlet/commerce/v1.0";
 /// Business Central's largest server-driven page.
 pub const MAX_PAGE_SIZE: u32 = 20_000;
+/// The warehouse that ships online orders.
+pub const DEFAULT_ONLINE_LOCATION: &str = "WH-ONLINE";
 /// Business Central's documented per-user concurrency: more requests than this queue up.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 5;
 
@@ -81,6 +83,10 @@ pub struct BusinessCentralConfig {
     /// per user at a time and queues the rest.
     #[serde(default = "default_max_concurrent_requests")]
     pub max_concurrent_requests: u32,
+    /// The location code of the warehouse that ships online orders delivered home (order
+    /// lines' `locationId`); click and collect and ship-from-store use the store's location.
+    #[serde(default = "default_online_location")]
+    pub online_location: String,
 }
 
 fn default_environment() -> String {
@@ -106,6 +112,9 @@ fn default_variant_separator() -> String {
 }
 fn default_page_size() -> u32 {
     5_000
+}
+fn default_online_location() -> String {
+    DEFAULT_ONLINE_LOCATION.to_owned()
 }
 fn default_max_concurrent_requests() -> u32 {
     DEFAULT_MAX_CONCURRENT_REQUESTS
@@ -187,6 +196,16 @@ impl BusinessCentralConfig {
                 format!(
                     "{} is outside 1..={MAX_PAGE_SIZE}, the page sizes Business Central serves; write e.g. 5000",
                     self.page_size
+                ),
+            ));
+        }
+        let loc = self.online_location.trim();
+        if loc.is_empty() || loc.len() > 10 || loc.contains('\'') {
+            problems.push(ConfigProblem::new(
+                "online_location",
+                format!(
+                    "`{}` is not a location code (at most 10 characters); write the code of the warehouse that ships online orders, e.g. \"{DEFAULT_ONLINE_LOCATION}\"",
+                    self.online_location
                 ),
             ));
         }

@@ -4,8 +4,8 @@
 //! quantities, shipments and the cancel flag, and amounts in the order's price basis.
 
 use crate::client::{
-    WireCustomer, WireItemPrice, WireItemStock, WireLocation, WireOrderTracking, WireSalesOrder,
-    WireShipment,
+    WireCustomer, WireItemPrice, WireItemStock, WireLocation, WireOrderTracking, WireQuoteTracking,
+    WireSalesOrder, WireSalesQuote, WireShipment,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use samlet_connector::prelude::*;
@@ -321,6 +321,171 @@ pub fn order(
     })
 }
 
+/// Length of `External Document No.` (`Code[35]`), where idempotency keys go.
+pub const EXTERNAL_REFERENCE_LEN: usize = 35;
+
+/// The null GUID Business Central writes for an empty reference.
+pub const NULL_GUID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// 64-bit FNV-1a of `text` after `seed` (stable across runs and builds, unlike `std`'s hasher).
+fn fnv1a(seed: u64, text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The `External Document No.` that carries an idempotency key. The field is a `Code[35]`:
+/// Business Central stores it in upper case, so a key of at most 35 printable ASCII
+/// characters is sent upper-cased (keys that differ only in case are the same key); longer
+/// keys (a UUID with hyphens is 36) or keys with other characters are replaced by `K` and 32
+/// hexadecimal digits of two 64-bit FNV-1a hashes of the key.
+pub fn external_reference(key: &str) -> String {
+    let fits = !key.is_empty()
+        && key.len() <= EXTERNAL_REFERENCE_LEN
+        && key.bytes().all(|b| b.is_ascii_graphic());
+    if fits {
+        key.to_ascii_uppercase()
+    } else {
+        format!(
+            "K{:016X}{:016X}",
+            fnv1a(0, key),
+            fnv1a(0x9E37_79B9_7F4A_7C15, key)
+        )
+    }
+}
+
+/// A quote's validity as a moment: through the end of its `Quote Valid Until Date` (UTC).
+/// `0001-01-01` (Business Central's blank date) means no limit.
+pub fn valid_until(date: &str) -> Result<DateTime<Utc>, String> {
+    let d = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("`{date}` is not a date: {e}"))?;
+    if Some(d) == NaiveDate::from_ymd_opt(1, 1, 1) {
+        return Ok(DateTime::<Utc>::MAX_UTC);
+    }
+    d.and_hms_opt(23, 59, 59)
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("`{date}` is out of range"))
+}
+
+/// The status of an offer from its row of the quote log.
+pub fn offer_status(t: Option<&WireQuoteTracking>) -> OfferStatus {
+    match t {
+        Some(t) if !t.order_number.trim().is_empty() => {
+            OfferStatus::Converted(OrderNumber::new(t.order_number.trim()))
+        }
+        Some(t) if t.status.eq_ignore_ascii_case("expired") => OfferStatus::Expired,
+        _ => OfferStatus::Open,
+    }
+}
+
+/// When the quote was made: the log's `createdAt`, else the document date.
+fn offer_created_at(
+    t: Option<&WireQuoteTracking>,
+    document_date: &str,
+) -> Result<DateTime<Utc>, String> {
+    match t {
+        Some(t) => timestamp(&t.created_at).map_err(|e| format!("createdAt: {e}")),
+        None => NaiveDate::parse_from_str(document_date.trim(), "%Y-%m-%d")
+            .map_err(|e| format!("documentDate `{document_date}`: {e}"))?
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .ok_or_else(|| "documentDate out of range".to_owned()),
+    }
+}
+
+/// An offer from a live `salesQuote` (lines expanded) and its row of the quote log.
+/// `variants` maps variant SystemIds to codes (quote lines carry only the id). Amounts are
+/// in the quote's price basis (with VAT when the log says `pricesIncludeTax`).
+pub fn offer(
+    q: &WireSalesQuote,
+    t: Option<&WireQuoteTracking>,
+    variants: &HashMap<String, String>,
+    m: &OrderMapping<'_>,
+) -> Result<Offer, String> {
+    let currency = currency_of(&q.currency_code, m.local_currency)
+        .map_err(|e| format!("quote {}: currencyCode: {e}", q.number))?;
+    let money = |d: Decimal| Money::new(d, currency);
+    let gross = t.is_none_or(|t| t.prices_include_tax);
+    let mut lines = Vec::with_capacity(q.sales_quote_lines.len());
+    for l in &q.sales_quote_lines {
+        if !l.line_type.eq_ignore_ascii_case("item") {
+            continue;
+        }
+        let id = l.item_variant_id.trim();
+        let variant = if id.is_empty() || id == NULL_GUID {
+            ""
+        } else {
+            variants.get(id).map(String::as_str).ok_or_else(|| {
+                format!(
+                    "quote {} line {}: unknown itemVariantId {id}",
+                    q.number, l.sequence
+                )
+            })?
+        };
+        lines.push(OrderLine {
+            line_no: l.sequence,
+            sku: sku_of(
+                l.line_object_number.trim(),
+                variant.trim(),
+                m.variant_separator,
+            ),
+            description: l.description.clone(),
+            quantity: l.quantity,
+            unit_price: money(l.unit_price),
+            line_total: money(if gross {
+                l.amount_including_tax
+            } else {
+                l.amount_excluding_tax
+            }),
+            location: l
+                .location
+                .as_ref()
+                .and_then(|c| non_empty(&c.code))
+                .map(LocationId::new),
+        });
+    }
+    Ok(Offer {
+        number: q.number.clone(),
+        customer: CustomerNumber::new(q.customer_number.clone()),
+        lines,
+        total: money(if gross {
+            q.total_amount_including_tax
+        } else {
+            q.total_amount_excluding_tax
+        }),
+        status: offer_status(t),
+        valid_until: valid_until(&q.valid_until_date)
+            .map_err(|e| format!("quote {}: validUntilDate: {e}", q.number))?,
+        created_at: offer_created_at(t, &q.document_date)
+            .map_err(|e| format!("quote {}: {e}", q.number))?,
+        store: t
+            .and_then(|t| non_empty(&t.store_code))
+            .map(LocationId::new),
+        created_by: t.and_then(|t| non_empty(&t.created_by)),
+    })
+}
+
+/// An offer that became `order`: Business Central deleted the quote, so its lines and total
+/// are the order's (made from the quote's lines), and the rest comes from the quote log.
+pub fn converted_offer(t: &WireQuoteTracking, order: &Order) -> Result<Offer, String> {
+    Ok(Offer {
+        number: t.quote_number.clone(),
+        customer: CustomerNumber::new(t.customer_number.clone()),
+        lines: order.lines.clone(),
+        total: order.total,
+        status: offer_status(Some(t)),
+        valid_until: valid_until(&t.valid_until_date)
+            .map_err(|e| format!("quote {}: validUntilDate: {e}", t.quote_number))?,
+        created_at: offer_created_at(Some(t), "")
+            .map_err(|e| format!("quote {}: {e}", t.quote_number))?,
+        store: non_empty(&t.store_code).map(LocationId::new),
+        created_by: non_empty(&t.created_by),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,6 +563,8 @@ mod tests {
     fn a_regular_price_is_only_reported_above_the_price_paid() {
         let mut w = WireItemPrice {
             item_number: "P1".into(),
+            item_id: String::new(),
+            item_variant_id: String::new(),
             variant_code: "OAK".into(),
             price_channel: "online".into(),
             currency_code: String::new(),
@@ -427,6 +594,25 @@ mod tests {
             OrderStatus::PartiallyShipped
         );
         assert_eq!(order_status(false, false, false, 0), OrderStatus::Open);
+    }
+
+    #[test]
+    fn a_quote_is_valid_through_the_end_of_its_date() {
+        assert_eq!(
+            valid_until("2026-06-30").unwrap().to_rfc3339(),
+            "2026-06-30T23:59:59+00:00"
+        );
+        assert_eq!(valid_until("0001-01-01").unwrap(), DateTime::<Utc>::MAX_UTC);
+        assert!(valid_until("30.06.2026").is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_become_external_document_numbers() {
+        assert_eq!(external_reference("web-1"), "WEB-1");
+        let long = "x".repeat(36);
+        let r = external_reference(&long);
+        assert!(r.len() <= EXTERNAL_REFERENCE_LEN && r.starts_with('K'));
+        assert_ne!(r, external_reference(&"y".repeat(36)));
     }
 
     #[test]
@@ -463,6 +649,7 @@ mod tests {
             id: "g".into(),
             number: "SO1".into(),
             customer_number: "C1".into(),
+            external_document_number: String::new(),
             order_date: "2024-03-01".into(),
             currency_code: "SEK".into(),
             prices_include_tax: true,
@@ -494,6 +681,7 @@ mod tests {
             id: "g".into(),
             number: "SO2".into(),
             customer_number: "C1".into(),
+            external_document_number: String::new(),
             order_date: "2024-03-01".into(),
             currency_code: String::new(),
             prices_include_tax: true,
@@ -503,7 +691,11 @@ mod tests {
             sales_order_lines: vec![line("", "1000", "800")],
         };
         let t = WireOrderTracking {
+            id: "g".into(),
             number: "SO2".into(),
+            external_document_number: String::new(),
+            fulfilment: String::new(),
+            quote_number: String::new(),
             placed_at: "2024-03-01T09:15:02Z".into(),
             sales_channel: "store".into(),
             store_code: "DK-CPH".into(),

@@ -28,12 +28,14 @@ const SHIPMENTS: &str = "shipments";
 const NEWEST_FIRST: &str = "orderDate desc,number desc";
 
 impl BusinessCentralClient {
-    /// Orders and their tracking rows for each filter, both requests per filter at once.
-    async fn orders_where(
+    /// Orders with their tracking rows for each filter, both requests per filter at once.
+    /// `primary` reads from the primary database (to see a write just made).
+    pub(crate) async fn orders_raw_where(
         &self,
         filters: Vec<String>,
         orderby: Option<&'static str>,
-    ) -> ConnectorResult<Vec<Order>> {
+        primary: bool,
+    ) -> ConnectorResult<Vec<(WireSalesOrder, Option<WireOrderTracking>)>> {
         let calls = filters.into_iter().map(|filter| async move {
             let headers = self.collection::<WireSalesOrder>(
                 Api::Standard,
@@ -42,6 +44,7 @@ impl BusinessCentralClient {
                     filter: Some(filter.clone()),
                     expand: Some(LINES),
                     orderby,
+                    primary,
                 },
             );
             let tracking = self.collection::<WireOrderTracking>(
@@ -51,34 +54,72 @@ impl BusinessCentralClient {
                     filter: Some(filter),
                     expand: Some(SHIPMENTS),
                     orderby: None,
+                    primary,
                 },
             );
             futures::try_join!(headers, tracking)
         });
+        let mut out = Vec::new();
+        for (headers, tracking) in try_join_all(calls).await? {
+            let mut tracking: HashMap<String, WireOrderTracking> = tracking
+                .into_iter()
+                .map(|t| (t.number.clone(), t))
+                .collect();
+            for so in headers {
+                let t = tracking.remove(&so.number);
+                out.push((so, t));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The normalised order of a `salesOrder` and its tracking row.
+    pub(crate) fn map_order(
+        &self,
+        so: &WireSalesOrder,
+        t: Option<&WireOrderTracking>,
+    ) -> ConnectorResult<Order> {
         let config = self.config();
         let m = OrderMapping {
             local_currency: config.local_currency,
             variant_separator: &config.variant_separator,
         };
-        let mut out = Vec::new();
-        for (headers, tracking) in try_join_all(calls).await? {
-            let tracking: HashMap<&str, &WireOrderTracking> =
-                tracking.iter().map(|t| (t.number.as_str(), t)).collect();
-            for so in &headers {
-                let t = tracking.get(so.number.as_str()).copied();
-                if t.is_none() {
-                    tracing::warn!(connector = %self.name(), order = %so.number, "no salesOrderTracking row; placed_at falls back to the order date");
-                }
-                out.push(mapping::order(so, t, &m).map_err(|e| {
-                    ConnectorError::new(
-                        ErrorKind::InvalidResponse,
-                        self.name(),
-                        format!("salesOrders: {e}"),
-                    )
-                })?);
-            }
+        if t.is_none() {
+            tracing::warn!(connector = %self.name(), order = %so.number, "no salesOrderTracking row; placed_at falls back to the order date");
         }
-        Ok(out)
+        mapping::order(so, t, &m).map_err(|e| {
+            ConnectorError::new(
+                ErrorKind::InvalidResponse,
+                self.name(),
+                format!("salesOrders: {e}"),
+            )
+        })
+    }
+
+    /// Orders and their tracking rows for each filter, mapped.
+    async fn orders_where(
+        &self,
+        filters: Vec<String>,
+        orderby: Option<&'static str>,
+        primary: bool,
+    ) -> ConnectorResult<Vec<Order>> {
+        self.orders_raw_where(filters, orderby, primary)
+            .await?
+            .iter()
+            .map(|(so, t)| self.map_order(so, t.as_ref()))
+            .collect()
+    }
+
+    /// Orders by number from the primary database (right after a write).
+    pub(crate) async fn fresh_orders(
+        &self,
+        numbers: &[String],
+    ) -> ConnectorResult<HashMap<OrderNumber, Order>> {
+        let numbers = codes(numbers.iter().cloned());
+        let orders = self
+            .orders_where(in_filters("number", &numbers), None, true)
+            .await?;
+        Ok(orders.into_iter().map(|o| (o.number.clone(), o)).collect())
     }
 }
 
@@ -99,7 +140,7 @@ impl OrderSource for BusinessCentralClient {
     ) -> ConnectorResult<HashMap<OrderNumber, Order>> {
         let numbers = codes(numbers.iter().map(|n| n.as_str().to_owned()));
         let orders = self
-            .orders_where(in_filters("number", &numbers), None)
+            .orders_where(in_filters("number", &numbers), None, false)
             .await?;
         Ok(orders.into_iter().map(|o| (o.number.clone(), o)).collect())
     }
@@ -115,7 +156,11 @@ impl OrderSource for BusinessCentralClient {
         }
         let numbers = codes(customers.iter().map(|n| n.as_str().to_owned()));
         let orders = self
-            .orders_where(in_filters("customerNumber", &numbers), Some(NEWEST_FIRST))
+            .orders_where(
+                in_filters("customerNumber", &numbers),
+                Some(NEWEST_FIRST),
+                false,
+            )
             .await?;
         let mut out: HashMap<CustomerNumber, Vec<Order>> = HashMap::new();
         for o in orders {

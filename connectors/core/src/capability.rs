@@ -8,8 +8,8 @@ use crate::context::RequestContext;
 use crate::error::ConnectorError;
 use crate::ids::{ConnectorName, CustomerNumber, OrderNumber, ProductId, Sku};
 use crate::model::{
-    CustomerEvent, CustomerRecord, Location, MatchKey, Offer, OfferDraft, Order, OrderDraft, Price, Product,
-    StockLevel, Voucher, Wishlist,
+    CustomerEvent, CustomerRecord, Location, MatchKey, Offer, OfferDraft, Order, OrderDraft, Price,
+    Product, StockLevel, Voucher, Wishlist,
 };
 use crate::paging::{Page, PageRequest};
 use async_trait::async_trait;
@@ -196,7 +196,11 @@ pub trait OrderSource: Send + Sync {
 #[async_trait]
 pub trait WishlistStore: Send + Sync {
     /// The customer's wishlist (empty if they have none).
-    async fn wishlist(&self, cx: &RequestContext, customer: &CustomerNumber) -> ConnectorResult<Wishlist>;
+    async fn wishlist(
+        &self,
+        cx: &RequestContext,
+        customer: &CustomerNumber,
+    ) -> ConnectorResult<Wishlist>;
 
     /// Adds `sku` (adding what is already there changes nothing). `idempotency_key` identifies
     /// this request across retries.
@@ -222,15 +226,29 @@ pub trait WishlistStore: Send + Sync {
 pub trait OfferStore: Send + Sync {
     /// Creates an offer with the customer's prices. The same `idempotency_key` never creates a
     /// second offer.
-    async fn create_offer(&self, cx: &RequestContext, draft: &OfferDraft, idempotency_key: &str) -> ConnectorResult<Offer>;
+    async fn create_offer(
+        &self,
+        cx: &RequestContext,
+        draft: &OfferDraft,
+        idempotency_key: &str,
+    ) -> ConnectorResult<Offer>;
 
     /// Offers by number.
-    async fn offers(&self, cx: &RequestContext, numbers: &[String]) -> ConnectorResult<HashMap<String, Offer>>;
+    async fn offers(
+        &self,
+        cx: &RequestContext,
+        numbers: &[String],
+    ) -> ConnectorResult<HashMap<String, Offer>>;
 
     /// Converts an open offer into an order, exactly once: converting a converted offer fails
     /// with [`crate::ErrorKind::Conflict`] naming the existing order; an expired one fails with
     /// `Conflict` too.
-    async fn convert_offer(&self, cx: &RequestContext, number: &str, idempotency_key: &str) -> ConnectorResult<Order>;
+    async fn convert_offer(
+        &self,
+        cx: &RequestContext,
+        number: &str,
+        idempotency_key: &str,
+    ) -> ConnectorResult<Order>;
 }
 
 /// Placing orders in the system of record, with click and collect reserving store stock.
@@ -238,7 +256,12 @@ pub trait OfferStore: Send + Sync {
 pub trait OrderSink: Send + Sync {
     /// Places the order. The same `idempotency_key` never places a second order: a retry
     /// answers the order the first attempt placed.
-    async fn place_order(&self, cx: &RequestContext, draft: &OrderDraft, idempotency_key: &str) -> ConnectorResult<Order>;
+    async fn place_order(
+        &self,
+        cx: &RequestContext,
+        draft: &OrderDraft,
+        idempotency_key: &str,
+    ) -> ConnectorResult<Order>;
 }
 
 /// Touchpoint events for the marketing system, in its native event format.
@@ -252,14 +275,23 @@ pub trait MarketingSink: Send + Sync {
 #[async_trait]
 pub trait VoucherStore: Send + Sync {
     /// A customer's vouchers.
-    async fn vouchers(&self, cx: &RequestContext, customer: &CustomerNumber) -> ConnectorResult<Vec<Voucher>>;
+    async fn vouchers(
+        &self,
+        cx: &RequestContext,
+        customer: &CustomerNumber,
+    ) -> ConnectorResult<Vec<Voucher>>;
 
     /// A voucher by code.
     async fn voucher(&self, cx: &RequestContext, code: &str) -> ConnectorResult<Option<Voucher>>;
 
     /// Redeems a voucher exactly once: a second redemption fails with
     /// [`crate::ErrorKind::Conflict`]; an expired voucher too.
-    async fn redeem_voucher(&self, cx: &RequestContext, code: &str, idempotency_key: &str) -> ConnectorResult<Voucher>;
+    async fn redeem_voucher(
+        &self,
+        cx: &RequestContext,
+        code: &str,
+        idempotency_key: &str,
+    ) -> ConnectorResult<Voucher>;
 }
 
 /// A connected connector instance: its name, vendor kind and the capabilities it serves.

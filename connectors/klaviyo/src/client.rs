@@ -26,6 +26,10 @@ pub const MAX_PROFILE_PAGE: usize = 100;
 pub const MAX_FILTER_VALUES: usize = MAX_PROFILE_PAGE;
 /// The `Authorization` scheme for private keys.
 const KEY_SCHEME: &str = "Klaviyo-API-Key ";
+/// The largest `page[size]` `GET /api/coupon-codes` accepts.
+pub const MAX_COUPON_CODE_PAGE: usize = 100;
+/// The largest `page[size]` `GET /api/events` accepts.
+pub const MAX_EVENT_PAGE: usize = 1000;
 /// Guard against a vendor that keeps answering with a `next` link.
 const MAX_PAGES: usize = 100_000;
 
@@ -125,6 +129,138 @@ pub(crate) struct MarketingConsent {
     pub last_updated: Option<String>,
 }
 
+/// A `coupon-code` resource (`CouponCodeResponseObjectResource`).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct CouponCodeResource {
+    /// `<coupon id>-<unique code>`.
+    pub id: String,
+    #[serde(default)]
+    pub attributes: CouponCodeAttributes,
+    #[serde(default)]
+    pub relationships: CouponCodeRelationships,
+}
+
+/// Coupon code attributes; all nullable in the spec.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct CouponCodeAttributes {
+    #[serde(default)]
+    pub unique_code: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// `ASSIGNED_TO_PROFILE`, `DELETING`, `PROCESSING`, `UNASSIGNED`, `USED`,
+    /// `VERSION_NOT_ACTIVE`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// The coupon and the profile a code belongs to (either may come with links only).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct CouponCodeRelationships {
+    #[serde(default)]
+    pub coupon: Option<Relationship>,
+    #[serde(default)]
+    pub profile: Option<Relationship>,
+}
+
+/// A to-one relationship: `{data: {type, id}, links}`; `data` is absent or null when
+/// Klaviyo only links it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Relationship {
+    #[serde(default)]
+    pub data: Option<ResourceId>,
+}
+
+/// A resource identifier object.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ResourceId {
+    pub id: String,
+}
+
+impl CouponCodeResource {
+    /// The id of the profile the code is assigned to.
+    pub(crate) fn profile_id(&self) -> Option<&str> {
+        self.relationships
+            .profile
+            .as_ref()
+            .and_then(|r| r.data.as_ref())
+            .map(|d| d.id.as_str())
+    }
+
+    /// The id of the code's coupon.
+    pub(crate) fn coupon_id(&self) -> Option<&str> {
+        self.relationships
+            .coupon
+            .as_ref()
+            .and_then(|r| r.data.as_ref())
+            .map(|d| d.id.as_str())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CouponCodeDocument {
+    data: CouponCodeResource,
+}
+
+#[derive(Debug, Deserialize)]
+struct CouponCodePage {
+    data: Vec<CouponCodeResource>,
+    #[serde(default)]
+    links: Option<CollectionLinks>,
+}
+
+/// An event as `GET /api/events` lists it, with what the connector reads.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct EventResource {
+    #[serde(default)]
+    pub attributes: EventAttributes,
+    #[serde(default)]
+    pub relationships: EventRelationships,
+}
+
+/// Event attributes.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct EventAttributes {
+    #[serde(default)]
+    pub datetime: Option<String>,
+    #[serde(default)]
+    pub event_properties: Option<Map<String, Value>>,
+}
+
+/// An event's metric.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct EventRelationships {
+    #[serde(default)]
+    pub metric: Option<Relationship>,
+}
+
+/// A `metric` resource included with events (`include=metric`).
+#[derive(Debug, Clone, Deserialize)]
+struct IncludedMetric {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+    #[serde(default)]
+    attributes: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventPage {
+    data: Vec<EventResource>,
+    #[serde(default)]
+    included: Vec<IncludedMetric>,
+    #[serde(default)]
+    links: Option<CollectionLinks>,
+}
+
+/// What a `PATCH /api/coupon-codes/{id}` came to.
+#[derive(Debug)]
+pub(crate) enum CodeUpdate {
+    /// Updated; the code as it now is.
+    Updated(CouponCodeResource),
+    /// Klaviyo refused the change as a conflict (409), with its message.
+    Conflict(String),
+}
+
 /// Klaviyo's error document.
 #[derive(Debug, Deserialize)]
 struct ErrorBody {
@@ -157,6 +293,11 @@ pub(crate) fn vendor_message(reply: &Reply) -> String {
             .join("; "),
         _ => reply.snippet(200),
     }
+}
+
+/// A filter string value, double-quoted with `\\` and `"` escaped.
+pub(crate) fn quote(v: &str) -> String {
+    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 // ----- the client ----------------------------------------------------------------------------
@@ -284,6 +425,221 @@ impl KlaviyoClient {
         ))
     }
 
+    /// The URL of `path` with `params` (`path` below the origin, without a leading `/`).
+    fn url_with(&self, path: &str, params: &[(&str, String)]) -> Result<Url, ConnectorError> {
+        let mut url = self.endpoint(path)?;
+        if !params.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        Ok(url)
+    }
+
+    /// `api/coupon-codes/<id>/`, the id as one percent-encoded path segment.
+    fn coupon_code_url(&self, id: &str) -> Result<Url, ConnectorError> {
+        let mut url = self.endpoint("api/coupon-codes/")?;
+        url.path_segments_mut()
+            .map_err(|()| self.error(ErrorKind::BadRequest, "base_url cannot take a path"))?
+            .pop_if_empty()
+            .push(id)
+            .push("");
+        Ok(url)
+    }
+
+    /// A GET that answers `None` on 404.
+    async fn get_optional<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &Url,
+        what: &str,
+    ) -> Result<Option<T>, ConnectorError> {
+        let reply = self
+            .upstream
+            .send(true, |c| self.request(c.get(url.clone())))
+            .await?;
+        if reply.status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !reply.status.is_success() {
+            let msg = format!("{what}: {}", vendor_message(&reply));
+            return Err(status_error(self.upstream.name(), &reply, &msg));
+        }
+        reply.json(self.upstream.name(), what).map(Some)
+    }
+
+    /// `GET /api/coupon-codes/{id}` (`id` = `<coupon id>-<unique code>`); `None` if Klaviyo
+    /// knows no such code.
+    pub(crate) async fn coupon_code(
+        &self,
+        id: &str,
+    ) -> Result<Option<CouponCodeResource>, ConnectorError> {
+        let url = self.coupon_code_url(id)?;
+        let doc: Option<CouponCodeDocument> = self
+            .get_optional(&url, "GET /api/coupon-codes/{id}")
+            .await?;
+        Ok(doc.map(|d| d.data))
+    }
+
+    /// Every code `GET /api/coupon-codes/` answers for `filter`, following `links.next`.
+    pub(crate) async fn coupon_codes(
+        &self,
+        filter: String,
+    ) -> Result<Vec<CouponCodeResource>, ConnectorError> {
+        let what = "GET /api/coupon-codes";
+        let mut url = self.url_with(
+            "api/coupon-codes/",
+            &[
+                ("filter", filter),
+                ("page[size]", MAX_COUPON_CODE_PAGE.to_string()),
+            ],
+        )?;
+        let mut out = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let reply = self
+                .upstream
+                .send(true, |c| self.request(c.get(url.clone())))
+                .await?;
+            if !reply.status.is_success() {
+                let msg = format!("{what}: {}", vendor_message(&reply));
+                return Err(status_error(self.upstream.name(), &reply, &msg));
+            }
+            let page: CouponCodePage = reply.json(self.upstream.name(), what)?;
+            let empty = page.data.is_empty();
+            out.extend(page.data);
+            match page.links.and_then(|l| l.next) {
+                Some(next) if !empty => url = self.follow(&next)?,
+                _ => return Ok(out),
+            }
+        }
+        Err(self.error(
+            ErrorKind::InvalidResponse,
+            format!("{what}: still linking onward after {MAX_PAGES} pages"),
+        ))
+    }
+
+    /// `PATCH /api/coupon-codes/{id}` setting `status`. A write: sent once, never retried
+    /// (the caller looks the code up before trying again). A 409 is answered as
+    /// [`CodeUpdate::Conflict`]; other failures are errors.
+    pub(crate) async fn set_coupon_code_status(
+        &self,
+        id: &str,
+        status: &str,
+    ) -> Result<CodeUpdate, ConnectorError> {
+        let what = "PATCH /api/coupon-codes/{id}";
+        let url = self.coupon_code_url(id)?;
+        let body = serde_json::to_vec(&serde_json::json!({
+            "data": {"type": "coupon-code", "id": id, "attributes": {"status": status}}
+        }))
+        .map_err(|e| self.error(ErrorKind::BadRequest, format!("cannot encode: {e}")))?;
+        let reply = self
+            .upstream
+            .send(false, |c| {
+                self.request(c.patch(url.clone()))
+                    .header(CONTENT_TYPE, JSON_API)
+                    .body(body.clone())
+            })
+            .await?;
+        if reply.status == reqwest::StatusCode::CONFLICT {
+            return Ok(CodeUpdate::Conflict(vendor_message(&reply)));
+        }
+        if !reply.status.is_success() {
+            let msg = format!("{what}: {}", vendor_message(&reply));
+            return Err(status_error(self.upstream.name(), &reply, &msg));
+        }
+        let doc: CouponCodeDocument = reply.json(self.upstream.name(), what)?;
+        Ok(CodeUpdate::Updated(doc.data))
+    }
+
+    /// The `external_id` of profile `id` (`GET /api/profiles/{id}/?fields[profile]=external_id`);
+    /// `Ok(None)` if there is no such profile or it has none.
+    pub(crate) async fn profile_external_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<String>, ConnectorError> {
+        let mut url = self.endpoint("api/profiles/")?;
+        url.path_segments_mut()
+            .map_err(|()| self.error(ErrorKind::BadRequest, "base_url cannot take a path"))?
+            .pop_if_empty()
+            .push(id)
+            .push("");
+        url.query_pairs_mut()
+            .append_pair("fields[profile]", "external_id");
+        #[derive(Deserialize)]
+        struct Doc {
+            data: ProfileResource,
+        }
+        let doc: Option<Doc> = self.get_optional(&url, "GET /api/profiles/{id}").await?;
+        Ok(doc.and_then(|d| d.data.attributes.external_id))
+    }
+
+    /// A profile's events of the metric named `metric`, newest first (`GET /api/events/`
+    /// filtered by `profile_id`, with `include=metric` to name each event's metric), read
+    /// page by page until `stop` says enough or `max_pages` pages were read.
+    pub(crate) async fn profile_events(
+        &self,
+        profile_id: &str,
+        metric: &str,
+        max_pages: usize,
+        mut stop: impl FnMut(&EventResource) -> bool,
+    ) -> Result<Vec<EventResource>, ConnectorError> {
+        let what = "GET /api/events";
+        let mut url = self.url_with(
+            "api/events/",
+            &[
+                (
+                    "filter",
+                    format!("equals(profile_id,{})", quote(profile_id)),
+                ),
+                ("sort", "-datetime".to_owned()),
+                ("include", "metric".to_owned()),
+                ("fields[event]", "datetime,event_properties".to_owned()),
+                ("page[size]", MAX_EVENT_PAGE.to_string()),
+            ],
+        )?;
+        let mut out = Vec::new();
+        for _ in 0..max_pages.max(1) {
+            let reply = self
+                .upstream
+                .send(true, |c| self.request(c.get(url.clone())))
+                .await?;
+            if !reply.status.is_success() {
+                let msg = format!("{what}: {}", vendor_message(&reply));
+                return Err(status_error(self.upstream.name(), &reply, &msg));
+            }
+            let page: EventPage = reply.json(self.upstream.name(), what)?;
+            let wanted: std::collections::HashSet<&str> = page
+                .included
+                .iter()
+                .filter(|m| m.kind == "metric")
+                .filter(|m| {
+                    m.attributes
+                        .as_ref()
+                        .and_then(|a| a.get("name"))
+                        .and_then(Value::as_str)
+                        == Some(metric)
+                })
+                .map(|m| m.id.as_str())
+                .collect();
+            let mut done = false;
+            for e in &page.data {
+                let of_metric = e
+                    .relationships
+                    .metric
+                    .as_ref()
+                    .and_then(|r| r.data.as_ref())
+                    .is_some_and(|d| wanted.contains(d.id.as_str()));
+                if of_metric {
+                    done |= stop(e);
+                    out.push(e.clone());
+                }
+            }
+            match page.links.and_then(|l| l.next) {
+                Some(next) if !done && !page.data.is_empty() => url = self.follow(&next)?,
+                _ => return Ok(out),
+            }
+        }
+        Ok(out)
+    }
+
     /// Tracks `event` with `POST /api/events/` (Klaviyo answers 202: accepted and queued, not
     /// yet processed). With a `unique_id` Klaviyo records an event only once per profile and
     /// metric, so the call is then safe to retry and is retried like a read; without one it
@@ -330,6 +686,7 @@ mod tests {
             revision: "2026-07-15".to_owned(),
             properties: Default::default(),
             index_loyalty_numbers: true,
+            vouchers: Default::default(),
         };
         KlaviyoClient::new(
             ConnectorName::new("mkt"),

@@ -2,10 +2,16 @@
 //! the API revision to pin, and the names of the custom profile properties that carry what
 //! Klaviyo has no standard field for (loyalty number and tier, person or company).
 //!
+//! It also says what the loyalty coupons are worth: Klaviyo keeps coupon codes and their
+//! assignment to profiles, but a coupon carries only an id and a description, never its
+//! discount, so the value of each coupon is configured here (`[vouchers] coupons`).
+//!
 //! Parsing is plain serde; [`KlaviyoConfig::validate`] collects every problem without I/O.
 
+use samlet_connector::model::{Money, VoucherValue};
 use samlet_connector::prelude::*;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// The Klaviyo API origin.
 pub const DEFAULT_BASE_URL: &str = "https://a.klaviyo.com";
@@ -22,6 +28,7 @@ pub const DEFAULT_REVISION: &str = "2026-07-15";
 /// revision = "2026-07-15"
 /// index_loyalty_numbers = true
 /// properties = { loyalty_number = "loyalty_number", loyalty_tier = "loyalty_tier", customer_kind = "customer_kind" }
+/// vouchers = { coupons = { LOYALTY10 = "10%" }, redemption_metric = "Redeemed Coupon" }
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,8 +36,9 @@ pub struct KlaviyoConfig {
     /// The API origin, without `/api`. Default `https://a.klaviyo.com`.
     #[serde(default = "default_base_url")]
     pub base_url: String,
-    /// A private API key (`pk_…`) with the `profiles:read` scope (and `events:write` for
-    /// [`crate::KlaviyoClient::create_event`]). Sent as `Authorization: Klaviyo-API-Key …`.
+    /// A private API key (`pk_…`) with the scopes `profiles:read`, `events:read`,
+    /// `events:write`, `coupon-codes:read` and `coupon-codes:write`. Sent as
+    /// `Authorization: Klaviyo-API-Key …`.
     pub api_key: Secret,
     /// The `revision` header sent with every call (`YYYY-MM-DD[.suffix]`). Klaviyo answers in
     /// the shapes of the pinned revision, so only change it together with the connector.
@@ -47,6 +55,69 @@ pub struct KlaviyoConfig {
     /// loyalty lookups off: loyalty keys are then always absent. Default `true`.
     #[serde(default = "default_true")]
     pub index_loyalty_numbers: bool,
+    /// Which Klaviyo coupons are loyalty vouchers, what each is worth, and the metric a
+    /// redemption is tracked as.
+    #[serde(default)]
+    pub vouchers: VoucherConfig,
+}
+
+/// The loyalty vouchers kept as Klaviyo coupon codes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoucherConfig {
+    /// Coupon id (Klaviyo's `coupon.id`, equal to its `external_id`) -> its worth: a
+    /// percentage (`"10%"`) or an amount and currency (`"100 DKK"`). Only codes of these
+    /// coupons are vouchers; a code is looked up by its unique code under each of these
+    /// coupons, in name order. Default `{ LOYALTY10 = "10%" }`.
+    pub coupons: BTreeMap<String, String>,
+    /// The metric a redemption is tracked as (`POST /api/events`, `unique_id` derived from
+    /// the redemption's idempotency key): the record of who redeemed a code, when, through
+    /// which channel and under which key. Default `Redeemed Coupon`.
+    pub redemption_metric: String,
+}
+
+/// The coupon the simulator seeds and the default configuration values.
+pub const DEFAULT_LOYALTY_COUPON: &str = "LOYALTY10";
+/// The default redemption metric.
+pub const DEFAULT_REDEMPTION_METRIC: &str = "Redeemed Coupon";
+
+impl Default for VoucherConfig {
+    fn default() -> Self {
+        VoucherConfig {
+            coupons: BTreeMap::from([(DEFAULT_LOYALTY_COUPON.to_owned(), "10%".to_owned())]),
+            redemption_metric: DEFAULT_REDEMPTION_METRIC.to_owned(),
+        }
+    }
+}
+
+/// Reads a coupon's configured worth: `"10%"` or `"100 DKK"`.
+pub(crate) fn parse_voucher_value(raw: &str) -> Result<VoucherValue, String> {
+    let t = raw.trim();
+    if let Some(p) = t.strip_suffix('%') {
+        let v: rust_decimal::Decimal = p
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{raw}` is not a percentage like \"10%\""))?;
+        if v <= rust_decimal::Decimal::ZERO || v > rust_decimal::Decimal::ONE_HUNDRED {
+            return Err(format!("`{raw}` must be more than 0% and at most 100%"));
+        }
+        return Ok(VoucherValue::Percent(v));
+    }
+    let (amount, currency) = t.split_once(' ').ok_or_else(|| {
+        format!("`{raw}` is neither a percentage (\"10%\") nor an amount (\"100 DKK\")")
+    })?;
+    let amount: rust_decimal::Decimal = amount
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{amount}` in `{raw}` is not a decimal amount"))?;
+    let currency: Currency = currency
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{currency}` in `{raw}` is not an ISO 4217 currency code"))?;
+    if amount <= rust_decimal::Decimal::ZERO {
+        return Err(format!("`{raw}` must be a positive amount"));
+    }
+    Ok(VoucherValue::Amount(Money { amount, currency }))
 }
 
 /// Custom profile property names (`profile.attributes.properties.<name>`).
@@ -144,6 +215,27 @@ impl KlaviyoConfig {
                 ));
             }
         }
+        if self.vouchers.coupons.is_empty() {
+            problems.push(ConfigProblem::new(
+                "vouchers.coupons",
+                "must name at least one coupon, e.g. { LOYALTY10 = \"10%\" }",
+            ));
+        }
+        for (id, worth) in &self.vouchers.coupons {
+            let key = format!("vouchers.coupons.{id}");
+            if id.trim().is_empty() || id.contains('/') {
+                problems.push(ConfigProblem::new(key.as_str(), "is not a coupon id"));
+            } else if let Err(why) = parse_voucher_value(worth) {
+                problems.push(ConfigProblem::new(key.as_str(), why));
+            }
+        }
+        let metric = self.vouchers.redemption_metric.trim();
+        if metric.is_empty() || metric.chars().count() > 127 {
+            problems.push(ConfigProblem::new(
+                "vouchers.redemption_metric",
+                "must be a metric name of 1 to 127 characters",
+            ));
+        }
         problems
     }
 }
@@ -206,6 +298,39 @@ mod tests {
         assert!(!is_revision("2026-13-01"));
         assert!(!is_revision("2026-07-15."));
         assert!(!is_revision("latest"));
+    }
+
+    #[test]
+    fn voucher_values_are_percentages_or_amounts() {
+        assert_eq!(
+            parse_voucher_value("10%"),
+            Ok(VoucherValue::Percent(10.into()))
+        );
+        assert_eq!(
+            parse_voucher_value(" 12.5 % "),
+            Ok(VoucherValue::Percent(rust_decimal::Decimal::new(125, 1)))
+        );
+        assert_eq!(
+            parse_voucher_value("100 DKK"),
+            Ok(VoucherValue::Amount(Money {
+                amount: 100.into(),
+                currency: Currency::DKK
+            }))
+        );
+        for bad in ["", "10", "0%", "150%", "ten%", "100 DKKR", "-5 DKK"] {
+            assert!(parse_voucher_value(bad).is_err(), "{bad}");
+        }
+        let c = config(
+            "api_key = \"pk_a\"\nvouchers = { coupons = { GIFT = \"lots\" }, redemption_metric = \"\" }",
+        );
+        let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            ["vouchers.coupons.GIFT", "vouchers.redemption_metric"]
+        );
+        let c = config("api_key = \"pk_a\"\n[vouchers]\ncoupons = {}");
+        assert_eq!(c.validate()[0].key, "vouchers.coupons");
+        assert_eq!(c.vouchers.redemption_metric, DEFAULT_REDEMPTION_METRIC);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! `index_loyalty_numbers` is on, the connector keeps a [`LoyaltyIndex`] (loyalty number ->
 //! profile id) and fetches the indexed profiles by `id`; see its docs for the cost.
 
-use crate::client::{KlaviyoClient, ProfileResource, MAX_FILTER_VALUES, MAX_PROFILE_PAGE};
+use crate::client::{quote, KlaviyoClient, ProfileResource, MAX_FILTER_VALUES, MAX_PROFILE_PAGE};
 use crate::config::PropertyNames;
 use crate::mapping::{self, customer_record};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -80,10 +80,6 @@ impl KlaviyoCustomers {
 pub(crate) fn any_filter(field: &str, values: &[String]) -> String {
     let quoted: Vec<String> = values.iter().map(|v| quote(v)).collect();
     format!("any({field},[{}])", quoted.join(","))
-}
-
-fn quote(v: &str) -> String {
-    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// The normalised form of a key, as the connector stores and compares it; `None` for a key

@@ -1,7 +1,7 @@
 //! Events tracked in Klaviyo (`POST /api/events`): the metric that happened, to whom, when,
-//! with which properties and value. Used for customer journeys (e.g. "Placed Order"); the
-//! gateway has no event capability trait yet, so this is the client-side building block,
-//! sent with [`crate::KlaviyoClient::create_event`].
+//! with which properties and value, sent with [`crate::KlaviyoClient::create_event`]. The
+//! [`MarketingSink`](samlet_connector::capability::MarketingSink) capability (`marketing.rs`) and voucher
+//! redemptions (`vouchers.rs`) build these.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::prelude::ToPrimitive;

@@ -1,9 +1,14 @@
 //! Samlet connector for **Klaviyo** (marketing), with a simulator of its API.
 //!
 //! # What it serves
-//! [`Capability::Customers`] only: Klaviyo profiles as [`CustomerRecord`]s, with the
-//! marketing consents only the marketing system holds. Klaviyo has no product, price, stock,
-//! location or order API worth reading (orders are events there), so nothing else is declared.
+//! - [`Capability::Customers`]: Klaviyo profiles as [`CustomerRecord`]s, with the marketing
+//!   consents only the marketing system holds.
+//! - [`Capability::MarketingEvents`]: touchpoint events as Klaviyo events (`marketing.rs`).
+//! - [`Capability::Vouchers`]: loyalty vouchers as Klaviyo coupon codes assigned to profiles,
+//!   redeemed by marking the code `USED` (`vouchers.rs`).
+//!
+//! Klaviyo has no product, price, stock, location or order API worth reading (orders are
+//! events there), so nothing else is declared.
 //!
 //! | model field | Klaviyo profile |
 //! |---|---|
@@ -31,7 +36,29 @@
 //!   `greater-than(updated,…)` delta before each loyalty batch, and fetches hits with
 //!   `any(id,[…])`. Cost after the first walk: about 2 requests per loyalty batch. With the
 //!   option off, loyalty keys are absent without any request. See `customers.rs`.
-//! - `POST /api/events/` via [`KlaviyoClient::create_event`] (not a capability yet).
+//! - Events ([`MarketingSink`]): `POST /api/events/` (`EventCreateQueryV2`), one request per
+//!   event (Klaviyo's endpoint takes one), at most 8 in flight, 202 Accepted. Metric name from
+//!   [`EventKind::metric_name`](samlet_connector::model::EventKind::metric_name), profile by
+//!   `external_id` (the customer number) and `email`, `time`, `value` + `value_currency`,
+//!   `unique_id` = the event id (Klaviyo's deduplication key, which also makes the call safe
+//!   to retry), properties = the event's own plus `sku`, `channel`, `store`.
+//! - Vouchers ([`VoucherStore`]): `GET /api/coupon-codes/?filter=equals(profile.id,…),any(coupon.id,[…])`
+//!   (after resolving the customer number to a profile id, cached), `GET /api/coupon-codes/{coupon}-{code}/`,
+//!   `GET /api/profiles/{id}/?fields[profile]=external_id` (cached), and for a redemption
+//!   `POST /api/events/` (metric `Redeemed Coupon`, the record of the idempotency key) then
+//!   `PATCH /api/coupon-codes/{id}/` with `status: USED` (sent once, never retried). A code
+//!   already `USED` is looked up in the profile's redemption events
+//!   (`GET /api/events/?filter=equals(profile_id,…)&include=metric&sort=-datetime`): with
+//!   this key it is the answer to a retry, otherwise a [`ErrorKind::Conflict`]; a 409 from
+//!   the PATCH is a conflict too. Klaviyo coupons carry no discount value: each coupon's
+//!   worth is configured (`vouchers.coupons`, default `LOYALTY10 = "10%"`). Klaviyo has no
+//!   expired status and no redemption time: `ASSIGNED_TO_PROFILE` past `expires_at` is
+//!   expired, and the redemption time and channel come from the redemption event (a code
+//!   marked `USED` by another integration, without one, reads as redeemed at the Unix epoch).
+//!   Request counts: listing 2 (1 with the profile id cached, +1 if a code is used), reading
+//!   by code 2 (1 per configured coupon tried + 1 uncached profile), redeeming 3 (code,
+//!   event, PATCH) + 1 uncached profile; a retry or a conflict 2 (code, events). See
+//!   `vouchers.rs` for the exactly-once caveats.
 //!
 //! Every call sends `Authorization: Klaviyo-API-Key <api_key>`, `revision: <revision>`
 //! and `Accept: application/vnd.api+json`. A 400 (e.g. a missing or unknown revision) is
@@ -41,10 +68,12 @@
 //! Klaviyo's `code: detail`, never the key.
 //!
 //! # Configuration ([`KlaviyoConfig`])
-//! `api_key` (required, a `pk_…` private key with `profiles:read`, plus `events:write` for
-//! events), `base_url` (default `https://a.klaviyo.com`), `revision` (default `2026-07-15`),
-//! `index_loyalty_numbers` (default `true`), `properties = { loyalty_number, loyalty_tier,
-//! customer_kind }` (the custom property names).
+//! `api_key` (required, a `pk_…` private key with `profiles:read`, `events:read` and
+//! `events:write`, `coupon-codes:read` and `coupon-codes:write`), `base_url` (default
+//! `https://a.klaviyo.com`), `revision` (default `2026-07-15`), `index_loyalty_numbers`
+//! (default `true`), `properties = { loyalty_number, loyalty_tier, customer_kind }` (the
+//! custom property names), `vouchers = { coupons = { <coupon id> = "10%" | "100 DKK" },
+//! redemption_metric = "Redeemed Coupon" }`.
 //!
 //! # Simulator
 //! [`simulator`] serves the world's marketing slice in Klaviyo's dialect (its module docs list
@@ -52,8 +81,13 @@
 //! required `revision` header, JSON:API bodies and error documents, `page[size]` caps, cursor
 //! paging via absolute `links.next`, the identifier and `updated` filters, subscriptions,
 //! rate limits with `RateLimit-*` headers and 429 + `Retry-After` (enforced by `start`,
-//! optional with `start_with`), and `POST`/`GET /api/events` with `unique_id` deduplication.
-//! Profiles carry the default custom property names. Not simulated: OAuth, scopes, profile
+//! optional with `start_with`), `POST`/`GET /api/events` with `unique_id` deduplication, and
+//! coupon codes: every SILVER or GOLD member of the marketing slice holds `L10-<customer
+//! number>` of coupon `LOYALTY10`, valid for ten years from the world's "now" (not 60 days:
+//! the world's clock is fixed in the past, and the connector compares `expires_at` with the
+//! real clock), GOLD members also last season's `L10-<number>-OLD`, expired; `PATCH` status
+//! changes are kept in memory (a second `USED` is a 409). Profiles carry the default custom
+//! property names. Not simulated: OAuth, scopes, profile
 //! writes, the other filters and sorts (`created`, `_kx`, suppressions; answered with 400),
 //! `include`d profile relationships, predictive analytics, and event processing (events never
 //! change profiles).
@@ -61,17 +95,20 @@
 //! # Exported API
 //! [`KIND`], [`capabilities`], [`KlaviyoConfig`] with [`KlaviyoConfig::validate`],
 //! [`connect`], [`simulator`] (`start`, `start_with`, `demo_toml`, `demo_config`,
-//! `API_PATHS`), and for events [`KlaviyoClient`], [`KlaviyoEvent`], [`EventProfile`].
+//! `API_PATHS`), [`VoucherConfig`], and for events sent directly [`KlaviyoClient`],
+//! [`KlaviyoEvent`], [`EventProfile`].
 
 pub mod client;
 pub mod config;
 mod customers;
 pub mod events;
 mod mapping;
+mod marketing;
 pub mod simulator;
+mod vouchers;
 
 pub use client::KlaviyoClient;
-pub use config::{KlaviyoConfig, PropertyNames};
+pub use config::{KlaviyoConfig, PropertyNames, VoucherConfig};
 pub use events::{EventProfile, KlaviyoEvent};
 
 use samlet_connector::prelude::*;
@@ -82,7 +119,11 @@ pub const KIND: &str = "klaviyo";
 
 /// Capabilities as data, for `samlet check` before connecting.
 pub fn capabilities() -> &'static [Capability] {
-    &[Capability::Customers]
+    &[
+        Capability::Customers,
+        Capability::MarketingEvents,
+        Capability::Vouchers,
+    ]
 }
 
 /// Builds the connector (no network I/O here: the first call makes the first request).
@@ -93,6 +134,11 @@ pub fn connect(
 ) -> Result<Connector, ConnectorError> {
     let client = KlaviyoClient::new(name.clone(), config, policy)?;
     let mut connector = Connector::new(name, KIND);
+    connector.marketing_events = Some(Arc::new(marketing::KlaviyoMarketing::new(client.clone())));
+    connector.vouchers = Some(Arc::new(vouchers::KlaviyoVouchers::new(
+        client.clone(),
+        &config.vouchers,
+    )));
     connector.customers = Some(Arc::new(customers::KlaviyoCustomers::new(
         client,
         config.properties.clone(),

@@ -1,4 +1,4 @@
-//! Klaviyo profiles -> the normalised [`CustomerRecord`].
+//! Klaviyo profiles -> the normalised [`CustomerRecord`], and coupon codes -> [`Voucher`]s.
 //!
 //! What needs care:
 //! - `location.country` is free text in Klaviyo ("Country name"): ISO codes pass through,
@@ -10,10 +10,14 @@
 //!   `consent_timestamp`, else `last_updated`.
 //! - timestamps are RFC 3339; an offset-less timestamp is read as UTC; an unreadable one is
 //!   dropped (the record is still returned).
+//! - coupon codes (see [`voucher`]): Klaviyo has no "expired" status and no redemption time,
+//!   so expiry is `expires_at` against the clock, and the redemption time and channel come
+//!   from the redemption event the connector tracks when it redeems.
 
-use crate::client::{MarketingConsent, ProfileLocation, ProfileResource};
+use crate::client::{CouponCodeResource, MarketingConsent, ProfileLocation, ProfileResource};
 use crate::config::PropertyNames;
 use chrono::{DateTime, NaiveDateTime, Utc};
+use samlet_connector::model::{Voucher, VoucherStatus, VoucherValue};
 use samlet_connector::prelude::*;
 use serde_json::{Map, Value};
 
@@ -191,11 +195,151 @@ pub(crate) fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
         })
 }
 
+/// A coupon code assigned to a profile (`ASSIGNED_TO_PROFILE`).
+pub(crate) const CODE_ASSIGNED: &str = "ASSIGNED_TO_PROFILE";
+/// A coupon code that has been used.
+pub(crate) const CODE_USED: &str = "USED";
+
+/// What the connector knows of a code's redemption (from its redemption event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Redemption {
+    /// The event's time.
+    pub at: DateTime<Utc>,
+    /// The channel it was redeemed through.
+    pub channel: Option<Channel>,
+}
+
+/// The voucher a coupon code is, for `customer`, worth `value`, at `now`:
+/// - `ASSIGNED_TO_PROFILE` is available until `expires_at`, expired after;
+/// - `USED` is redeemed, at the time and through the channel of `redemption`; a code used
+///   without a redemption event (marked `USED` by another integration) has no known time:
+///   it is reported at the Unix epoch with no channel;
+/// - other statuses (`UNASSIGNED`, `PROCESSING`, `DELETING`, `VERSION_NOT_ACTIVE`) are not
+///   a customer's voucher: `None`.
+///
+/// The code is `unique_code`, else the id after `<coupon id>-`.
+pub(crate) fn voucher(
+    code: &CouponCodeResource,
+    coupon_id: &str,
+    customer: CustomerNumber,
+    value: VoucherValue,
+    redemption: Option<&Redemption>,
+    now: DateTime<Utc>,
+) -> Option<Voucher> {
+    let a = &code.attributes;
+    let unique = a
+        .unique_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .or_else(|| code.id.strip_prefix(coupon_id)?.strip_prefix('-'))?
+        .to_owned();
+    let valid_until = a.expires_at.as_deref().and_then(parse_time);
+    let status = match a.status.as_deref().map(str::trim) {
+        Some(CODE_USED) => VoucherStatus::Redeemed {
+            at: redemption.map_or(DateTime::UNIX_EPOCH, |r| r.at),
+            channel: redemption.and_then(|r| r.channel),
+        },
+        Some(CODE_ASSIGNED) if valid_until.is_some_and(|t| t <= now) => VoucherStatus::Expired,
+        Some(CODE_ASSIGNED) => VoucherStatus::Available,
+        _ => return None,
+    };
+    Some(Voucher {
+        code: unique,
+        customer,
+        value,
+        status,
+        valid_until,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
     use serde_json::json;
+
+    fn code(attributes: Value) -> CouponCodeResource {
+        serde_json::from_value(json!({
+            "type": "coupon-code", "id": "LOYALTY10-L10-C0000042", "attributes": attributes,
+            "relationships": {"coupon": {"data": {"type": "coupon", "id": "LOYALTY10"}},
+                              "profile": {"data": {"type": "profile", "id": "01P"}}},
+            "links": {"self": "x"}
+        }))
+        .expect("coupon code")
+    }
+
+    #[test]
+    fn coupon_codes_map_to_vouchers_by_status_and_expiry() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 6, 1, 0, 0, 0)
+            .single()
+            .expect("now");
+        let ten = VoucherValue::Percent(10.into());
+        let c = CustomerNumber::new("C0000042");
+        let map = |attrs: Value, r: Option<&Redemption>| {
+            let code = code(attrs);
+            assert_eq!(code.coupon_id(), Some("LOYALTY10"));
+            assert_eq!(code.profile_id(), Some("01P"));
+            voucher(&code, "LOYALTY10", c.clone(), ten.clone(), r, now)
+        };
+        let v = map(json!({"unique_code": "L10-C0000042", "expires_at": "2026-07-01T00:00:00+00:00", "status": "ASSIGNED_TO_PROFILE"}), None)
+            .expect("voucher");
+        assert_eq!(v.code, "L10-C0000042");
+        assert_eq!(v.status, VoucherStatus::Available);
+        assert_eq!(
+            v.valid_until,
+            Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).single()
+        );
+        assert_eq!(v.value, ten);
+        let v = map(
+            json!({"expires_at": "2026-05-01T00:00:00Z", "status": "ASSIGNED_TO_PROFILE"}),
+            None,
+        )
+        .expect("voucher");
+        assert_eq!(v.code, "L10-C0000042", "the code falls back to the id");
+        assert_eq!(v.status, VoucherStatus::Expired);
+        let r = Redemption {
+            at: now,
+            channel: Some(Channel::Pos),
+        };
+        let v = map(json!({"unique_code": "L10-C0000042", "expires_at": "2026-05-01T00:00:00Z", "status": "USED"}), Some(&r))
+            .expect("voucher");
+        assert_eq!(
+            v.status,
+            VoucherStatus::Redeemed {
+                at: now,
+                channel: Some(Channel::Pos)
+            }
+        );
+        let v = map(
+            json!({"unique_code": "L10-C0000042", "status": "USED"}),
+            None,
+        )
+        .expect("voucher");
+        assert_eq!(
+            v.status,
+            VoucherStatus::Redeemed {
+                at: DateTime::UNIX_EPOCH,
+                channel: None
+            }
+        );
+        assert_eq!(v.valid_until, None);
+        for other in [
+            "UNASSIGNED",
+            "PROCESSING",
+            "DELETING",
+            "VERSION_NOT_ACTIVE",
+            "NEW",
+        ] {
+            assert_eq!(
+                map(json!({"unique_code": "x", "status": other}), None),
+                None,
+                "{other}"
+            );
+        }
+        assert_eq!(map(json!({"unique_code": "x", "status": null}), None), None);
+    }
 
     fn profile(attributes: Value) -> ProfileResource {
         serde_json::from_value(json!({"type": "profile", "id": "01ABC", "attributes": attributes}))

@@ -85,6 +85,44 @@ struct CompositeSubresponse {
 enum Call<'a> {
     Get(&'a str),
     PostJson(&'a str, &'a serde_json::Value),
+    PatchJson(&'a str, &'a serde_json::Value),
+    Delete(&'a str),
+}
+
+/// The body of a successful upsert (`201`, and `200` from API 46.0 on): `{"id","success",
+/// "errors","created"}`. Before 46.0 an update answers `204` without a body.
+#[derive(Debug, Deserialize)]
+struct UpsertResult {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    created: Option<bool>,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Upserted {
+    /// The record's id, when the answer names it.
+    pub id: Option<String>,
+    /// Whether the record was created (else an existing one was updated).
+    pub created: bool,
+}
+
+/// A record id or external-id value as one path segment: everything but unreserved
+/// characters percent-encoded (`C0000012|P1-OAK` → `C0000012%7CP1-OAK`). Dots are encoded too,
+/// so a value ending in `.json` or `.xml` is not read as a format suffix.
+pub(crate) fn path_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A client for one org, shared by the connector's capabilities.
@@ -196,6 +234,10 @@ impl SalesforceClient {
         match (reply.status.as_u16(), code.as_str()) {
             // The org's rolling 24-hour API allocation is spent.
             (_, "REQUEST_LIMIT_EXCEEDED") => err.kind = ErrorKind::RateLimited,
+            // A unique field already holds this value on another record.
+            (_, "DUPLICATE_VALUE") => err.kind = ErrorKind::Conflict,
+            // An upsert's external id matched several records (the answer lists them).
+            (300, _) => err.kind = ErrorKind::Conflict,
             // A batch read that finds no resource has the wrong API version or path.
             (404, _) => err.kind = ErrorKind::BadRequest,
             _ => {}
@@ -215,6 +257,19 @@ impl SalesforceClient {
 
     /// One API call with the session; a 401 refreshes the session and repeats the call once.
     async fn call(&self, what: &str, call: Call<'_>) -> Result<Reply, ConnectorError> {
+        let reply = self.exchange(call).await?;
+        if !reply.status.is_success() {
+            return Err(self.api_error(what, &reply));
+        }
+        Ok(reply)
+    }
+
+    /// [`Self::call`] without judging the status: the reply of the (possibly repeated) call.
+    ///
+    /// Every call here is idempotent, so the shared policy may retry transient failures: reads,
+    /// an upsert by external id (the same body applied twice leaves the record as once) and a
+    /// delete by external id or record id (a second delete finds nothing, which counts as done).
+    async fn exchange(&self, call: Call<'_>) -> Result<Reply, ConnectorError> {
         let mut refreshed = false;
         loop {
             let token = self.tokens.get(|| self.fetch_token()).await?;
@@ -228,6 +283,8 @@ impl SalesforceClient {
                             .get(format!("{base}{path}"))
                             .header(QUERY_OPTIONS_HEADER, &self.query_options),
                         Call::PostJson(path, body) => c.post(format!("{base}{path}")).json(body),
+                        Call::PatchJson(path, body) => c.patch(format!("{base}{path}")).json(body),
+                        Call::Delete(path) => c.delete(format!("{base}{path}")),
                     };
                     request.bearer_auth(bearer)
                 })
@@ -238,12 +295,83 @@ impl SalesforceClient {
                 refreshed = true;
                 continue;
             }
-            if !reply.status.is_success() {
-                return Err(self.api_error(what, &reply));
-            }
             self.note_limits(&reply);
             return Ok(reply);
         }
+    }
+
+    /// Upserts a record by external id: `PATCH {data}/sobjects/{object}/{field}/{value}` with
+    /// `body` (fields only, without the external id itself). `201` created; `200` (with
+    /// `created: false`) or, before API 46.0, `204` updated. A `300` (the value matches several
+    /// records) is a conflict.
+    pub(crate) async fn upsert(
+        &self,
+        object: &str,
+        field: &str,
+        value: &str,
+        body: &serde_json::Value,
+    ) -> Result<Upserted, ConnectorError> {
+        let path = format!(
+            "{}/sobjects/{object}/{field}/{}",
+            self.data_path,
+            path_segment(value)
+        );
+        let reply = self.call("upsert", Call::PatchJson(&path, body)).await?;
+        if reply.status == StatusCode::NO_CONTENT {
+            return Ok(Upserted {
+                id: None,
+                created: false,
+            });
+        }
+        let result: UpsertResult = reply.json(self.name(), "upsert result")?;
+        if result.success == Some(false) {
+            return Err(self.invalid("upsert result: success is false on a 2xx answer"));
+        }
+        Ok(Upserted {
+            id: result.id,
+            created: result
+                .created
+                .unwrap_or(reply.status == StatusCode::CREATED),
+        })
+    }
+
+    /// Deletes a record: `DELETE {data}/sobjects/{object}/{id}`, or by external id with
+    /// `Some(field)`: `…/{object}/{field}/{value}`. A record that is not there (404
+    /// `NOT_FOUND`, or `ENTITY_IS_DELETED`) counts as deleted: removing what is not there
+    /// changes nothing. Returns whether this call deleted it.
+    pub(crate) async fn delete(
+        &self,
+        object: &str,
+        field: Option<&str>,
+        value: &str,
+    ) -> Result<bool, ConnectorError> {
+        let path = match field {
+            Some(field) => format!(
+                "{}/sobjects/{object}/{field}/{}",
+                self.data_path,
+                path_segment(value)
+            ),
+            None => format!(
+                "{}/sobjects/{object}/{}",
+                self.data_path,
+                path_segment(value)
+            ),
+        };
+        let reply = self.exchange(Call::Delete(&path)).await?;
+        if reply.status.is_success() {
+            return Ok(true);
+        }
+        if let Ok(errors) = serde_json::from_slice::<Vec<ApiError>>(&reply.body) {
+            let gone = errors.first().is_some_and(|e| {
+                // A missing object or external-id field is a setup problem, not a missing row.
+                (e.error_code == "NOT_FOUND" && !e.message.contains("external ID field"))
+                    || e.error_code == "ENTITY_IS_DELETED"
+            });
+            if gone && matches!(reply.status.as_u16(), 404 | 400) {
+                return Ok(false);
+            }
+        }
+        Err(self.api_error("delete", &reply))
     }
 
     /// Runs SOQL statements and returns every record of each, in order, following

@@ -29,6 +29,9 @@ pub const MIN_QUERY_BATCH_SIZE: u32 = 200;
 ///
 /// [connectors.crm.fields]       # optional: the org's field API names
 /// customer_number = "Customer_Number__c"
+///
+/// [connectors.crm.wishlist]     # optional: the wishlist custom object's API names
+/// object = "Wishlist_Item__c"
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +56,9 @@ pub struct SalesforceConfig {
     /// API names of the org's fields that hold the values the model needs.
     #[serde(default)]
     pub fields: FieldNames,
+    /// API names of the custom object (and its fields) that holds wishlist items.
+    #[serde(default)]
+    pub wishlist: WishlistNames,
 }
 
 /// API names of the custom fields and relationships the connector reads. Standard fields
@@ -82,6 +88,64 @@ impl Default for FieldNames {
             phone_e164: "Phone_E164__c".into(),
             primary_contact: "Primary_Contact__r".into(),
         }
+    }
+}
+
+/// API names of the custom object a retailer creates for wishlists (Salesforce has no standard
+/// one): one record per customer and SKU, keyed by a unique external id so that adding is an
+/// idempotent upsert. All are custom (`__c`) names; the defaults are what the setup guide in
+/// the crate documentation creates.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WishlistNames {
+    /// The custom object, one record per wished-for SKU.
+    pub object: String,
+    /// Lookup to the Contact of a person customer (left empty for companies).
+    pub contact: String,
+    /// Lookup to the business Account of a company customer (left empty for persons).
+    pub account: String,
+    /// Text field with the shared customer number; the wishlist is read by it.
+    pub customer_number: String,
+    /// Text field with the SKU wished for.
+    pub sku: String,
+    /// Date/time field with when the item was added; set on create, never updated.
+    pub added_at: String,
+    /// Picklist (text) field with the channel it was added from: `web`, `app`, `store`,
+    /// `kiosk`, `pos` or `email`.
+    pub channel: String,
+    /// Unique, external-id text field (255 characters) holding `<customer number>|<sku>`,
+    /// the key adds are upserted and removes deleted by.
+    pub key: String,
+}
+
+impl Default for WishlistNames {
+    fn default() -> Self {
+        WishlistNames {
+            object: "Wishlist_Item__c".into(),
+            contact: "Contact__c".into(),
+            account: "Account__c".into(),
+            customer_number: "Customer_Number__c".into(),
+            sku: "SKU__c".into(),
+            added_at: "Added_At__c".into(),
+            channel: "Channel__c".into(),
+            key: "Samlet_Key__c".into(),
+        }
+    }
+}
+
+impl WishlistNames {
+    /// Every name with its configuration key, in a stable order.
+    fn entries(&self) -> [(&'static str, &String); 8] {
+        [
+            ("wishlist.object", &self.object),
+            ("wishlist.contact", &self.contact),
+            ("wishlist.account", &self.account),
+            ("wishlist.customer_number", &self.customer_number),
+            ("wishlist.sku", &self.sku),
+            ("wishlist.added_at", &self.added_at),
+            ("wishlist.channel", &self.channel),
+            ("wishlist.key", &self.key),
+        ]
     }
 }
 
@@ -172,6 +236,26 @@ impl SalesforceConfig {
                 ),
             ));
         }
+        let mut seen: Vec<String> = Vec::new();
+        for (key, value) in self.wishlist.entries() {
+            if !is_api_name(value) || !value.ends_with("__c") {
+                problems.push(ConfigProblem::new(
+                    key,
+                    format!(
+                        "`{value}` is not the API name of a custom object or field; write letters, digits and underscores ending in `__c`, e.g. \"Wishlist_Item__c\""
+                    ),
+                ));
+            } else if key != "wishlist.object" {
+                let lower = value.to_ascii_lowercase();
+                if seen.contains(&lower) {
+                    problems.push(ConfigProblem::new(
+                        key,
+                        format!("`{value}` is already used for another wishlist field; each field needs its own name"),
+                    ));
+                }
+                seen.push(lower);
+            }
+        }
         problems
     }
 
@@ -201,6 +285,7 @@ mod tests {
             api_version: "62.0".into(),
             query_batch_size: 2000,
             fields: FieldNames::default(),
+            wishlist: WishlistNames::default(),
         }
     }
 
@@ -219,6 +304,8 @@ mod tests {
         c.query_batch_size = 50;
         c.fields.customer_number = "Number__c) OR Id != (".into();
         c.fields.primary_contact = "Primary_Contact__c".into();
+        c.wishlist.object = "Wishlist".into();
+        c.wishlist.channel = "sku__c".into();
         let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
         assert_eq!(
             keys,
@@ -229,7 +316,9 @@ mod tests {
                 "api_version",
                 "query_batch_size",
                 "fields.customer_number",
-                "fields.primary_contact"
+                "fields.primary_contact",
+                "wishlist.object",
+                "wishlist.channel"
             ]
         );
     }

@@ -1,10 +1,13 @@
-//! `samlet-salesforce`: the Salesforce Platform REST API (CRM) as a Samlet customer source.
+//! `samlet-salesforce`: the Salesforce Platform REST API (CRM) as a Samlet customer source and
+//! wishlist store.
 //!
 //! # What it serves, and why
-//! Only [`Capability::Customers`]: the CRM is the system of record for who a customer is
-//! (names, e-mail, phone, address, the shared customer number and the loyalty member number).
-//! Salesforce also has products, price books and orders, but in this stack the PIM, ERP and
-//! commerce systems own those, so the connector does not offer them.
+//! [`Capability::Customers`]: the CRM is the system of record for who a customer is (names,
+//! e-mail, phone, address, the shared customer number and the loyalty member number).
+//! [`Capability::Wishlists`]: a wishlist kept beside the customer in the CRM, the same on
+//! every device and visible to store associates and service agents in Salesforce. Salesforce
+//! also has products, price books and orders, but in this stack the PIM, ERP and commerce
+//! systems own those, so the connector does not offer them.
 //!
 //! # The org model it expects
 //! - A **person** is a `Contact` that carries the shared customer number.
@@ -17,6 +20,13 @@
 //!   `+4512345678` cannot match). The names are configurable (`[fields]`).
 //! - State and country picklists are on, so `MailingCountryCode` / `BillingCountryCode` hold
 //!   ISO 3166 codes; phones are normalised to E.164 with that country.
+//!
+//! - For wishlists, a custom object (Salesforce has no standard one), by default
+//!   `Wishlist_Item__c` with `Contact__c` (lookup to Contact, set for persons), `Account__c`
+//!   (lookup to Account, set for companies), `Customer_Number__c` (text), `SKU__c` (text),
+//!   `Added_At__c` (date/time), `Channel__c` (restricted picklist `web`, `app`, `store`,
+//!   `kiosk`, `pos`, `email`) and `Samlet_Key__c` (text 255, **External ID, Unique**), which
+//!   holds `<customer number>|<sku>`. The names are configurable (`[wishlist]`).
 //!
 //! Mapped: number, kind, e-mail (lower-cased), phone (E.164), first and last name, company
 //! name (`Account.Name`), loyalty number, address (mailing for persons, billing for
@@ -35,6 +45,14 @@
 //! | `fields.loyalty_number` | `"Loyalty_Number__c"` | loyalty number field on Contact and Account |
 //! | `fields.phone_e164` | `"Phone_E164__c"` | E.164 phone field on Contact and Account |
 //! | `fields.primary_contact` | `"Primary_Contact__r"` | relationship from Account to its primary Contact |
+//! | `wishlist.object` | `"Wishlist_Item__c"` | the wishlist custom object |
+//! | `wishlist.contact` | `"Contact__c"` | its lookup to a person's Contact |
+//! | `wishlist.account` | `"Account__c"` | its lookup to a company's Account |
+//! | `wishlist.customer_number` | `"Customer_Number__c"` | its customer number field (the list is read by it) |
+//! | `wishlist.sku` | `"SKU__c"` | its SKU field |
+//! | `wishlist.added_at` | `"Added_At__c"` | its date/time added (set on create only) |
+//! | `wishlist.channel` | `"Channel__c"` | its channel picklist |
+//! | `wishlist.key` | `"Samlet_Key__c"` | its unique external id, `<customer number>\|<sku>` |
 //!
 //! # Endpoints used
 //! - `POST {login_url}/services/oauth2/token` with `grant_type=client_credentials`: gives
@@ -53,6 +71,33 @@
 //! - `GET {instance_url}{nextRecordsUrl}`: the next page of a query holding more records than
 //!   `query_batch_size` (sent as `Sforce-Query-Options: batchSize=N`).
 //!
+//! - Wishlists (see `wishlists.rs` for the reasoning):
+//!   - read: `GET …/query?q=SELECT Id, SKU__c, Added_At__c, Channel__c, Samlet_Key__c,
+//!     CreatedDate FROM Wishlist_Item__c WHERE Customer_Number__c = '…' ORDER BY Added_At__c,
+//!     Id`, following `nextRecordsUrl`: 1 call per 2,000 items.
+//!   - add: one composite call with that query and the customer's Contact and Account id
+//!     queries; if the SKU is already on the list nothing is written (1 call). Else
+//!     `PATCH …/sobjects/Wishlist_Item__c/Samlet_Key__c/{customer|sku}` (percent-encoded) with
+//!     the lookup (`Contact__c` for a person, `Account__c` for a company), customer number,
+//!     SKU, `Added_At__c` (now, to the millisecond) and `Channel__c` (the request's channel):
+//!     `201 {"id","success","errors","created":true}` (2 calls). `200 … "created":false`
+//!     (or `204` before API 46.0) means someone created it meanwhile: the list is read again.
+//!   - remove: the read; a SKU not on it needs no call (1 call). Else `DELETE
+//!     …/sobjects/Wishlist_Item__c/Samlet_Key__c/{customer|sku}` (by record id for a row made
+//!     outside Samlet without a key); 204, or 404 `NOT_FOUND` / `ENTITY_IS_DELETED` (already
+//!     gone) both count as removed (2 calls).
+//!
+//!   Idempotency: the external id *is* the idempotency key, derived from customer and SKU, so
+//!   neither a retried request (same key) nor a repeated one (new key) can create a second
+//!   record; the gateway's key is not sent. Adds never upsert an existing item, because an
+//!   upsert writes every field it is sent and would move `Added_At__c` and `Channel__c`. The
+//!   upsert body is fixed before the first attempt, so the shared retry policy may repeat
+//!   it (and the delete) after a transient failure. A race between two devices adding the
+//!   same SKU in the same instant leaves one record whose `Added_At__c` / `Channel__c` are
+//!   the later writer's. A customer number held by neither a Contact nor an Account is
+//!   `NotFound`; `DUPLICATE_VALUE` and a `300` (several records with one external id) are
+//!   `Conflict`.
+//!
 //! E-mail lookups rely on SOQL comparing text case-insensitively, as Salesforce does.
 //! Errors: Salesforce's `[{"message","errorCode"}]` bodies become typed errors; bad client
 //! credentials (400 `invalid_client`) are `Unauthorized`; 403 `REQUEST_LIMIT_EXCEEDED` (the
@@ -66,9 +111,15 @@
 //! (`samlet-demo` / `demo-secret`) are demo-only. Simplified or left out:
 //! - SOQL is a subset: `SELECT fields FROM Contact|Account WHERE f IN (…) OR g = '…' [LIMIT n]`
 //!   over the indexed fields (Id, customer number, e-mail, E.164 phone, loyalty number,
-//!   account links); anything else is 400 `MALFORMED_QUERY`.
-//! - Reads only: no record writes, no `@{reference}` chaining in composite calls, no
-//!   `queryAll`, describe or SOSL.
+//!   account links), and for `Wishlist_Item__c` also `ORDER BY` (filters on Id, the key or
+//!   the customer number); anything else is 400 `MALFORMED_QUERY`.
+//! - Writes only to `Wishlist_Item__c` under its default names, held in memory for the
+//!   simulator's life: create (`POST`), upsert, read and delete by `Samlet_Key__c`, read and
+//!   delete by Id, with the org's validation (required fields, lookups, restricted picklist,
+//!   unique key → `DUPLICATE_VALUE`). Contacts and Accounts are read-only (405). Unique
+//!   values compare case-insensitively; no triggers, sharing or field-level security; no
+//!   writes inside composite calls, no `@{reference}` chaining, no `queryAll`, describe or
+//!   SOSL.
 //! - `Sforce-Query-Options` inside a composite call is read from each subrequest's
 //!   `httpHeaders`; cursors expire by count (newest 5,000 kept), not by idle time.
 //! - The daily allocation is counted but only enforced when a test sets
@@ -82,8 +133,9 @@ mod customers;
 mod mapping;
 pub mod simulator;
 mod soql;
+mod wishlists;
 
-pub use config::{FieldNames, SalesforceConfig, DEFAULT_API_VERSION};
+pub use config::{FieldNames, SalesforceConfig, WishlistNames, DEFAULT_API_VERSION};
 pub use soql::MAX_QUERY_URL_LEN;
 
 use samlet_connector::prelude::*;
@@ -94,7 +146,7 @@ pub const KIND: &str = "salesforce";
 
 /// Capabilities as data, for `samlet check` before connecting.
 pub fn capabilities() -> &'static [Capability] {
-    &[Capability::Customers]
+    &[Capability::Customers, Capability::Wishlists]
 }
 
 /// Builds the connector (no network I/O here: tokens are fetched lazily on first call). A
@@ -116,8 +168,13 @@ pub fn connect(
     let client = Arc::new(client::SalesforceClient::new(name.clone(), config, policy)?);
     let mut connector = Connector::new(name, KIND);
     connector.customers = Some(Arc::new(customers::SalesforceCustomers::new(
+        client.clone(),
+        config.fields.clone(),
+    )));
+    connector.wishlists = Some(Arc::new(wishlists::SalesforceWishlists::new(
         client,
         config.fields.clone(),
+        config.wishlist.clone(),
     )));
     Ok(connector)
 }

@@ -10,7 +10,7 @@
 //! country (`MailingCountryCode` / `BillingCountryCode`, which orgs with state and country
 //! picklists maintain). E-mails are trimmed and lower-cased.
 
-use crate::config::FieldNames;
+use crate::config::{FieldNames, WishlistNames};
 use chrono::{DateTime, Utc};
 use samlet_connector::prelude::*;
 use serde_json::{Map, Value};
@@ -26,6 +26,7 @@ pub(crate) const LAST_NAME: &str = "LastName";
 pub(crate) const EMAIL: &str = "Email";
 pub(crate) const PHONE: &str = "Phone";
 pub(crate) const LAST_MODIFIED: &str = "LastModifiedDate";
+pub(crate) const CREATED: &str = "CreatedDate";
 const MAILING: [&str; 4] = [
     "MailingStreet",
     "MailingPostalCode",
@@ -204,6 +205,69 @@ pub(crate) fn account(cx: &MapContext<'_>, row: &Row) -> Result<CustomerRecord, 
     Ok(r)
 }
 
+/// One row of the wishlist object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WishRow {
+    /// The record id.
+    pub id: String,
+    /// The external-id key (`<customer number>|<sku>`), if the row has one: rows made outside
+    /// Samlet may not.
+    pub key: Option<String>,
+    /// The item.
+    pub item: WishlistItem,
+}
+
+/// A wishlist row; `None` for a row without a SKU (nothing to show). A row without
+/// `Added_At__c` (made by hand in Salesforce) counts as added when it was created.
+pub(crate) fn wish_row(names: &WishlistNames, row: &Row) -> Result<Option<WishRow>, String> {
+    let Some(sku) = text(row, &names.sku)? else {
+        return Ok(None);
+    };
+    let added_at = match text(row, &names.added_at)? {
+        Some(t) => parse_datetime(t)?,
+        None => text(row, CREATED)?
+            .map(parse_datetime)
+            .transpose()?
+            .ok_or_else(|| format!("a row has neither {} nor {CREATED}", names.added_at))?,
+    };
+    let channel = text(row, &names.channel)?.and_then(|c| c.parse::<Channel>().ok());
+    Ok(Some(WishRow {
+        id: id(row)?,
+        key: text(row, &names.key)?.map(str::to_owned),
+        item: WishlistItem {
+            sku: Sku::new(sku),
+            added_at,
+            channel,
+        },
+    }))
+}
+
+/// A customer's rows in query order (oldest first), rows without a SKU left out.
+pub(crate) fn wish_rows(names: &WishlistNames, rows: &[Row]) -> Result<Vec<WishRow>, String> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(r) = wish_row(names, row)? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// The wishlist the rows make, each SKU once: the oldest row of a SKU stands for it when an
+/// org holds duplicates made outside Samlet.
+pub(crate) fn wishlist(customer: &CustomerNumber, rows: &[WishRow]) -> Wishlist {
+    let mut items: Vec<WishlistItem> = Vec::with_capacity(rows.len());
+    for r in rows {
+        if !items.iter().any(|i| i.sku == r.item.sku) {
+            items.push(r.item.clone());
+        }
+    }
+    Wishlist {
+        customer: customer.clone(),
+        items,
+    }
+}
+
 /// The match keys a record answers to.
 pub(crate) fn keys_of(r: &CustomerRecord) -> Vec<MatchKey> {
     let mut keys = Vec::with_capacity(4);
@@ -313,6 +377,43 @@ mod tests {
         assert!(with(|cx| account(cx, &r)).is_err());
         let r = row(json!({"Id": "001q", "LastModifiedDate": "yesterday"}));
         assert!(with(|cx| account(cx, &r)).is_err());
+    }
+
+    #[test]
+    fn wishlist_rows_map_with_channel_and_fall_back_to_created_date() {
+        let names = WishlistNames::default();
+        let rows = [
+            row(
+                json!({"Id": "a0W1", "SKU__c": "P1-OAK", "Added_At__c": "2024-05-01T10:00:00.000+0000",
+                "Channel__c": "Kiosk", "Samlet_Key__c": "C1|P1-OAK", "CreatedDate": "2024-05-01T10:00:01.000+0000"}),
+            ),
+            row(
+                json!({"Id": "a0W2", "sku__c": "P2-ASH", "Added_At__c": null, "Channel__c": "by phone",
+                "CreatedDate": "2024-05-02T10:00:00.000+0000"}),
+            ),
+            row(
+                json!({"Id": "a0W3", "SKU__c": "P1-OAK", "Added_At__c": "2024-05-03T10:00:00.000+0000"}),
+            ),
+            row(json!({"Id": "a0W4", "SKU__c": null})),
+        ];
+        let got = wish_rows(&names, &rows).unwrap();
+        assert_eq!(got.len(), 3, "{got:?}");
+        let list = wishlist(&CustomerNumber::new("C1"), &got);
+        assert_eq!(list.items.len(), 2, "one item per SKU: {list:?}");
+        assert_eq!(
+            list.items[0].added_at.to_rfc3339(),
+            "2024-05-01T10:00:00+00:00"
+        );
+        assert_eq!(got[0].item.channel, Some(Channel::Kiosk));
+        assert_eq!(got[0].key.as_deref(), Some("C1|P1-OAK"));
+        assert_eq!(got[1].item.sku, Sku::new("P2-ASH"));
+        assert_eq!(got[1].item.channel, None);
+        assert_eq!(
+            got[1].item.added_at.to_rfc3339(),
+            "2024-05-02T10:00:00+00:00"
+        );
+        let bad = row(json!({"Id": "a0W5", "SKU__c": "P1-OAK"}));
+        assert!(wish_row(&names, &bad).unwrap_err().contains("Added_At__c"));
     }
 
     #[test]

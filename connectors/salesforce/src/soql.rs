@@ -7,7 +7,7 @@
 //! itself (100,000 characters) is far above that. Chunks are sized by an upper bound of the
 //! encoded length, so no URL ever crosses the cap whatever the keys hold.
 
-use crate::config::FieldNames;
+use crate::config::{FieldNames, WishlistNames};
 use crate::mapping;
 use samlet_connector::model::MatchKey;
 use std::collections::HashSet;
@@ -72,6 +72,36 @@ pub(crate) fn encode(s: &str) -> String {
 /// The path of the Query resource for `soql`: `/services/data/v62.0/query?q=SELECT+…`.
 pub(crate) fn query_path(data_path: &str, soql: &str) -> String {
     format!("{data_path}/query?q={}", encode(soql))
+}
+
+/// A customer's wishlist rows, oldest first: `SELECT Id, SKU__c, Added_At__c, Channel__c,
+/// Samlet_Key__c, CreatedDate FROM Wishlist_Item__c WHERE Customer_Number__c = '…' ORDER BY
+/// Added_At__c, Id`.
+pub(crate) fn wishlist(names: &WishlistNames, customer: &str) -> String {
+    format!(
+        "SELECT {id}, {sku}, {added}, {channel}, {key}, {created} FROM {object} WHERE {number} = {value} ORDER BY {added}, {id}",
+        id = mapping::ID,
+        sku = names.sku,
+        added = names.added_at,
+        channel = names.channel,
+        key = names.key,
+        created = mapping::CREATED,
+        object = names.object,
+        number = names.customer_number,
+        value = quote(customer),
+    )
+}
+
+/// The record of `object` that carries the customer number (a person's Contact, a company's
+/// Account): `SELECT Id FROM Contact WHERE Customer_Number__c = '…'`.
+pub(crate) fn owner(object: SObject, fields: &FieldNames, customer: &str) -> String {
+    format!(
+        "SELECT {} FROM {} WHERE {} = {}",
+        mapping::ID,
+        object.name(),
+        fields.customer_number,
+        quote(customer)
+    )
 }
 
 /// The keys of one chunk, by the field they filter on.
@@ -254,6 +284,19 @@ mod tests {
             }
         }
         assert_eq!(found, 3000);
+    }
+
+    #[test]
+    fn a_wishlist_is_read_oldest_first_by_customer_number() {
+        assert_eq!(
+            wishlist(&WishlistNames::default(), "C0000001"),
+            "SELECT Id, SKU__c, Added_At__c, Channel__c, Samlet_Key__c, CreatedDate FROM Wishlist_Item__c \
+             WHERE Customer_Number__c = 'C0000001' ORDER BY Added_At__c, Id"
+        );
+        assert_eq!(
+            owner(SObject::Account, &FieldNames::default(), "C'1"),
+            r"SELECT Id FROM Account WHERE Customer_Number__c = 'C\'1'"
+        );
     }
 
     #[test]

@@ -3,9 +3,13 @@
 //! unit (MID), and the data extension (and its column names) that holds the customer
 //! attributes the gateway reads.
 //!
+//! It also names the journey entry events ([`EventDefinitionKeys`]) that touchpoint events
+//! fire, per event kind with a default.
+//!
 //! Parsing is plain serde (unknown keys are errors); [`SfmcConfig::validate`] collects every
 //! problem without I/O.
 
+use samlet_connector::model::EventKind;
 use samlet_connector::prelude::*;
 use serde::Deserialize;
 
@@ -36,6 +40,10 @@ pub const TOKEN_PATH: &str = "/v2/token";
 ///
 /// [connectors.marketing.columns]          # optional: the data extension's column names
 /// email = "EmailAddress"
+///
+/// [connectors.marketing.event_definitions] # journey entry events for touchpoint events
+/// default = "APIEvent-3f2c…"              # every kind without its own key
+/// purchase = "APIEvent-8a1d…"             # optional, per kind
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +76,66 @@ pub struct SfmcConfig {
     /// 8000 stays under the common 8 KB request-line limit of HTTP front ends. Default 8000.
     #[serde(default = "default_max_url_length")]
     pub max_url_length: usize,
+    /// The journey entry events (`EventDefinitionKey`s) touchpoint events fire. Without any
+    /// key, sending an event is refused as a configuration error.
+    #[serde(default)]
+    pub event_definitions: EventDefinitionKeys,
+}
+
+/// The `EventDefinitionKey` of the journey entry event each kind of touchpoint event fires
+/// (Journey Builder → Event Administration shows the key, e.g. `APIEvent-3f2c…`), with a
+/// default for the kinds without their own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventDefinitionKeys {
+    /// The key for every kind that has none of its own.
+    pub default: Option<String>,
+    /// A product page was viewed.
+    pub product_viewed: Option<String>,
+    /// A product was added to the wishlist.
+    pub wishlisted: Option<String>,
+    /// The basket changed.
+    pub basket_changed: Option<String>,
+    /// The customer visited a store.
+    pub store_visit: Option<String>,
+    /// The customer bought something.
+    pub purchase: Option<String>,
+    /// An offer was composed and should be sent.
+    pub offer_sent: Option<String>,
+}
+
+impl EventDefinitionKeys {
+    /// The key for `kind`: its own, else the default.
+    pub fn key(&self, kind: EventKind) -> Option<&str> {
+        let own = match kind {
+            EventKind::ProductViewed => &self.product_viewed,
+            EventKind::Wishlisted => &self.wishlisted,
+            EventKind::BasketChanged => &self.basket_changed,
+            EventKind::StoreVisit => &self.store_visit,
+            EventKind::Purchase => &self.purchase,
+            EventKind::OfferSent => &self.offer_sent,
+        };
+        own.as_deref().or(self.default.as_deref()).map(str::trim)
+    }
+
+    /// Every key given, with its configuration key.
+    fn all(&self) -> [(&'static str, Option<&str>); 7] {
+        [
+            ("event_definitions.default", self.default.as_deref()),
+            (
+                "event_definitions.product_viewed",
+                self.product_viewed.as_deref(),
+            ),
+            ("event_definitions.wishlisted", self.wishlisted.as_deref()),
+            (
+                "event_definitions.basket_changed",
+                self.basket_changed.as_deref(),
+            ),
+            ("event_definitions.store_visit", self.store_visit.as_deref()),
+            ("event_definitions.purchase", self.purchase.as_deref()),
+            ("event_definitions.offer_sent", self.offer_sent.as_deref()),
+        ]
+    }
 }
 
 /// Column names of the customer data extension. Marketing Cloud compares column names
@@ -254,6 +322,16 @@ impl SfmcConfig {
                 ),
             ));
         }
+        for (key, value) in self.event_definitions.all() {
+            if let Some(v) = value {
+                if v.trim().is_empty() || v.contains('.') {
+                    problems.push(ConfigProblem::new(
+                        key,
+                        format!("`{v}` is not an EventDefinitionKey; write the key Event Administration shows (no period), e.g. \"APIEvent-3f2c…\""),
+                    ));
+                }
+            }
+        }
         let columns = self.columns.all();
         for (i, (key, name)) in columns.iter().enumerate() {
             if !is_column_name(name) {
@@ -327,6 +405,7 @@ mod tests {
             page_size = 5000
             max_url_length = 100
             columns = { email = "E mail", mobile_phone = "customernumber" }
+            event_definitions = { default = "", purchase = "Acme.Purchase" }
             "#,
         );
         let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
@@ -340,6 +419,8 @@ mod tests {
                 "data_extension_key",
                 "page_size",
                 "max_url_length",
+                "event_definitions.default",
+                "event_definitions.purchase",
                 "columns.email",
                 "columns.mobile_phone"
             ]
@@ -354,6 +435,30 @@ mod tests {
             c.token_url(),
             "https://abc.auth.marketingcloudapis.com/v2/token"
         );
+    }
+
+    #[test]
+    fn event_kinds_fall_back_to_the_default_key() {
+        let c = config(&format!(
+            "{MINIMAL}\n[event_definitions]\ndefault = \"APIEvent-a\"\npurchase = \"APIEvent-p\"\n"
+        ));
+        assert_eq!(
+            c.event_definitions.key(EventKind::Purchase),
+            Some("APIEvent-p")
+        );
+        assert_eq!(
+            c.event_definitions.key(EventKind::StoreVisit),
+            Some("APIEvent-a")
+        );
+        assert!(c.validate().is_empty());
+        assert_eq!(
+            config(MINIMAL).event_definitions.key(EventKind::Purchase),
+            None
+        );
+        assert!(toml::from_str::<SfmcConfig>(&format!(
+            "{MINIMAL}\nevent_definitions = {{ purchases = \"x\" }}"
+        ))
+        .is_err());
     }
 
     #[test]

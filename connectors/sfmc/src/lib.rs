@@ -1,12 +1,16 @@
 //! `samlet-sfmc`: Salesforce Marketing Cloud Engagement (REST API) as a Samlet customer
-//! source, a client for journey entry events, and a simulator of both.
+//! source and marketing sink (journey entry events), and a simulator of both.
 //!
 //! # What it serves, and why
-//! [`Capability::Customers`] only: the marketing system's view of a customer (names, e-mail,
+//! [`Capability::Customers`]: the marketing system's view of a customer (names, e-mail,
 //! mobile phone, address, loyalty number and tier) and the marketing consents only it holds.
+//!
+//! [`Capability::MarketingEvents`]: touchpoint events ([`CustomerEvent`]) fire **journey
+//! entry events** (`POST /interaction/v1/events`), so a journey can react to a product
+//! viewed, a store visit, a purchase or an offer composed in store.
+//!
 //! Marketing Cloud has no product, price, stock, location or order API worth reading, so
-//! nothing else is declared. Journey entry events are a write ([`SfmcClient::fire_entry_event`]);
-//! core has no capability trait for them yet.
+//! nothing else is declared.
 //!
 //! # The account model it expects
 //! Integrations push the shared customer number into Marketing Cloud as the **ContactKey**
@@ -47,7 +51,23 @@
 //!   (four at a time); answers spanning pages are read with `$page` n + 1 while
 //!   `page × pageSize < count`.
 //! - `POST {rest_instance_url}/interaction/v1/events` `{ContactKey, EventDefinitionKey,
-//!   Data}` → 201 `{eventInstanceId}`, via [`SfmcClient::fire_entry_event`].
+//!   Data}` → 201 `{eventInstanceId}`, via [`SfmcClient::fire_entry_event`]: **one request
+//!   per touchpoint event** (the endpoint enters one contact per call), at most
+//!   [`EVENT_CONCURRENCY`] in flight, never retried blindly (each accepted call enters the
+//!   contact again). `ContactKey` is the customer number; `EventDefinitionKey` is
+//!   `event_definitions.<kind>` or `event_definitions.default`; `Data` is `{EventId, Kind,
+//!   Email, Channel, Store, Sku, Value, Currency, OccurredAt, Properties}` (fields without a
+//!   value are left out; `Value` is an exact decimal string, `OccurredAt` ISO 8601 UTC,
+//!   `Properties` the event's properties as JSON text). The event's data extension must have
+//!   these fields; make `EventId` its primary key.
+//!
+//! **Deduplication, honestly:** Marketing Cloud does not deduplicate entry events on any id.
+//! The connector remembers, per process, the ids of the events it fired (the last
+//! [`REMEMBERED_EVENTS`]) and does not send a known id again (nor an id repeated within a
+//! batch): a repeated `track` is accepted and sends nothing. An id whose request failed is
+//! forgotten, so a retry sends it again; after a *lost* answer (a timeout or 5xx after
+//! Marketing Cloud accepted the event) that enters the contact twice, and another process or
+//! a restart knows no ids. The simulator does not deduplicate either.
 //!
 //! **What the documentation says about the filter, honestly:** the rowset read
 //! (`/data/v1/customobjectdata/key/{key}/rowset`) is what integrations use to read data
@@ -78,6 +98,8 @@
 //! | `data_extension_key` | `"Samlet_Customers"` | external key of the customer data extension |
 //! | `page_size` | `2500` | rows per rowset page (1–2500) |
 //! | `max_url_length` | `8000` | longest path + query of one rowset request |
+//! | `event_definitions.default` | none | the `EventDefinitionKey` every kind of touchpoint event fires (without any key, `track` is refused as a configuration error) |
+//! | `event_definitions.<kind>` | none | per kind: `product_viewed`, `wishlisted`, `basket_changed`, `store_visit`, `purchase`, `offer_sent` |
 //! | `columns.*` | see the table above | `customer_number`, `email`, `mobile_phone`, `first_name`, `last_name`, `company_name`, `customer_kind`, `loyalty_number`, `loyalty_tier`, `country`, `city`, `postal_code`, `street`, `email_opt_in`, `sms_opt_in`, `opt_in_updated_at`, `modified_date` |
 //!
 //! # Simulator
@@ -86,27 +108,33 @@
 //! credentials (`samlet-demo` / `demo-secret`, MID `100000001`; demo only), rowset paging and
 //! page-size cap, the filter language with case-insensitive comparisons, Marketing Cloud's
 //! error bodies, optional 429 throttling ([`simulator::SimOptions`]), and entry events for the
-//! key `APIEvent-samlet-demo`, kept in memory ([`simulator::EventLog`],
-//! `GET /_sim/interaction/events`). Not simulated: token expiry, `requestToken` paging URLs,
-//! `$orderBy`, filters that need a full scan, the Contacts API, writes, and event `Data`
-//! validation.
+//! key `APIEvent-samlet-demo` (the demo configuration's `event_definitions.default`), kept in
+//! memory behind a mutex ([`simulator::EventLog`], `GET /_sim/interaction/events`; every
+//! accepted call is one entry, as in Marketing Cloud). Not simulated: token expiry,
+//! `requestToken` paging URLs, `$orderBy`, filters that need a full scan, the Contacts API,
+//! data extension writes, event `Data` validation against the event's data extension (and
+//! so its primary key), journeys and their re-entry settings.
 //!
 //! # Exported API
 //! [`KIND`], [`capabilities`], [`SfmcConfig`] (with [`ColumnNames`]) and
 //! [`SfmcConfig::validate`], [`connect`], [`simulator`] (`start`, `start_with`,
-//! `demo_toml`, `demo_config`, `API_PATHS`), and for entry events [`SfmcClient`] with
+//! `demo_toml`, `demo_config`, `API_PATHS`), [`EventDefinitionKeys`], [`EVENT_CONCURRENCY`],
+//! [`REMEMBERED_EVENTS`], and for entry events of other shapes [`SfmcClient`] with
 //! [`SfmcClient::fire_entry_event`] and [`EventInstanceId`].
 
 mod client;
 mod config;
 mod customers;
 mod mapping;
+mod marketing;
 pub mod simulator;
 
 pub use client::{EventInstanceId, SfmcClient};
 pub use config::{
-    ColumnNames, SfmcConfig, DEFAULT_DATA_EXTENSION_KEY, DEFAULT_MAX_URL_LENGTH, MAX_PAGE_SIZE,
+    ColumnNames, EventDefinitionKeys, SfmcConfig, DEFAULT_DATA_EXTENSION_KEY,
+    DEFAULT_MAX_URL_LENGTH, MAX_PAGE_SIZE,
 };
+pub use marketing::{CONCURRENCY as EVENT_CONCURRENCY, REMEMBERED_EVENTS};
 
 use samlet_connector::prelude::*;
 use std::sync::Arc;
@@ -116,7 +144,7 @@ pub const KIND: &str = "salesforce-marketing-cloud";
 
 /// Capabilities as data, for `samlet check` before connecting.
 pub fn capabilities() -> &'static [Capability] {
-    &[Capability::Customers]
+    &[Capability::Customers, Capability::MarketingEvents]
 }
 
 /// Builds the connector (no network I/O here: the token is fetched on the first call). A
@@ -137,6 +165,10 @@ pub fn connect(
     }
     let client = Arc::new(SfmcClient::new(name.clone(), config, policy)?);
     let mut connector = Connector::new(name, KIND);
+    connector.marketing_events = Some(Arc::new(marketing::SfmcMarketing::new(
+        client.clone(),
+        config.event_definitions.clone(),
+    )));
     connector.customers = Some(Arc::new(customers::SfmcCustomers::new(
         client,
         config.data_extension_key.clone(),

@@ -543,3 +543,199 @@ async fn the_front_end_refuses_a_request_longer_than_it_accepts() {
     assert_eq!(err.kind, ErrorKind::BadRequest);
     assert!(err.message.contains("HTTP 414"), "{err}");
 }
+
+// ----- the marketing sink ----------------------------------------------------------------
+
+async fn setup_with_log() -> (Arc<World>, SimServer, simulator::EventLog) {
+    let world = Arc::new(World::new(WorldConfig::default()));
+    let log = simulator::EventLog::default();
+    let sim = simulator::start_with(
+        world.clone(),
+        0,
+        SimOptions {
+            events: log.clone(),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .expect("simulator");
+    (world, sim, log)
+}
+
+fn sink(c: &Connector) -> &dyn MarketingSink {
+    c.marketing_events
+        .as_deref()
+        .expect("serves marketing events")
+}
+
+fn touchpoint(world: &World, i: u32, id: &str, kind: EventKind) -> CustomerEvent {
+    let c = world.customer(i);
+    CustomerEvent {
+        id: id.to_owned(),
+        customer: c.number.clone(),
+        email: Some(c.email.to_uppercase()),
+        kind,
+        occurred_at: world.now(),
+        channel: Channel::Store,
+        store: Some(LocationId::new("DK-CPH")),
+        sku: Some(world.skus(7)[0].clone()),
+        value: Some(Money::new(Decimal::new(2_485_130, 2), Currency::SEK)),
+        properties: json!({"offer": "Q-1"}),
+    }
+}
+
+#[tokio::test]
+async fn touchpoint_events_fire_entry_events_in_marketing_clouds_shape() {
+    let (world, sim, log) = setup_with_log().await;
+    let c = connector(&sim, |_| {});
+    let i = held(&world, 1)[0];
+    let events: Vec<CustomerEvent> = [
+        EventKind::ProductViewed,
+        EventKind::Purchase,
+        EventKind::OfferSent,
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(n, k)| touchpoint(&world, i, &format!("evt-{n}"), k))
+    .collect();
+    sim.control.stats.reset();
+    sink(&c)
+        .track(&RequestContext::default(), &events)
+        .await
+        .expect("sent");
+    assert_eq!(sim.control.stats.count(EVENTS), 3, "one request per event");
+    let got = log.events();
+    assert_eq!(got.len(), 3);
+    let purchase = got
+        .iter()
+        .find(|e| e.data["EventId"] == "evt-1")
+        .expect("the purchase");
+    assert_eq!(purchase.contact_key, world.customer(i).number.as_str());
+    assert_eq!(
+        purchase.event_definition_key,
+        simulator::DEMO_EVENT_DEFINITION_KEY
+    );
+    let d = &purchase.data;
+    assert_eq!(d["Kind"], "Purchase");
+    assert_eq!(d["Email"], world.customer(i).email.to_lowercase());
+    assert_eq!(
+        (&d["Channel"], &d["Store"]),
+        (&json!("store"), &json!("DK-CPH"))
+    );
+    assert_eq!(
+        (&d["Value"], &d["Currency"]),
+        (&json!("24851.30"), &json!("SEK"))
+    );
+    assert_eq!(d["Sku"], world.skus(7)[0].as_str());
+    assert!(d["OccurredAt"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(d["Properties"], "{\"offer\":\"Q-1\"}");
+}
+
+#[tokio::test]
+async fn a_known_event_id_is_not_sent_again() {
+    let (world, sim, log) = setup_with_log().await;
+    let c = connector(&sim, |_| {});
+    let i = held(&world, 1)[0];
+    let e = touchpoint(&world, i, "evt-once", EventKind::StoreVisit);
+    sim.control.stats.reset();
+    // Twice in one batch, then again in another call.
+    sink(&c)
+        .track(&RequestContext::default(), &[e.clone(), e.clone()])
+        .await
+        .expect("sent");
+    sink(&c)
+        .track(&RequestContext::default(), std::slice::from_ref(&e))
+        .await
+        .expect("accepted, not resent");
+    assert_eq!(sim.control.stats.count(EVENTS), 1);
+    assert_eq!(log.len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_event_is_sent_again_on_retry_and_the_rest_of_the_batch_goes_through() {
+    let (world, sim, log) = setup_with_log().await;
+    let c = connector(&sim, |_| {});
+    let i = held(&world, 1)[0];
+    // Take the token first, so the fault hits an event.
+    sink(&c)
+        .track(
+            &RequestContext::default(),
+            &[touchpoint(&world, i, "warm-up", EventKind::ProductViewed)],
+        )
+        .await
+        .expect("sent");
+    let batch = [
+        touchpoint(&world, i, "evt-a", EventKind::BasketChanged),
+        touchpoint(&world, i, "evt-b", EventKind::Wishlisted),
+    ];
+    sim.control.set_faults(FaultPlan {
+        fail_next: 1,
+        only_paths: vec!["/interaction/".into()],
+        ..FaultPlan::default()
+    });
+    sim.control.stats.reset();
+    let err = sink(&c)
+        .track(&RequestContext::default(), &batch)
+        .await
+        .expect_err("one failed");
+    assert_eq!(err.kind, ErrorKind::Unavailable);
+    assert_eq!(
+        sim.control.stats.count(EVENTS),
+        2,
+        "each sent once, none retried"
+    );
+    assert_eq!(log.len(), 2, "the warm-up and the event that went through");
+    sink(&c)
+        .track(&RequestContext::default(), &batch)
+        .await
+        .expect("the retry sends only the failed event");
+    assert_eq!(sim.control.stats.count(EVENTS), 3);
+    let mut ids: Vec<String> = log
+        .events()
+        .iter()
+        .map(|e| e.data["EventId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["evt-a", "evt-b", "warm-up"]);
+}
+
+#[tokio::test]
+async fn event_definition_keys_are_chosen_per_kind() {
+    let (world, sim, log) = setup_with_log().await;
+    let i = held(&world, 1)[0];
+    // Purchases go to their own (here unknown) entry event; the rest to the default.
+    let c = connector(&sim, |c| {
+        c.event_definitions.purchase = Some("APIEvent-purchases".into());
+    });
+    sink(&c)
+        .track(
+            &RequestContext::default(),
+            &[touchpoint(&world, i, "v-1", EventKind::ProductViewed)],
+        )
+        .await
+        .expect("default key");
+    let err = sink(&c)
+        .track(
+            &RequestContext::default(),
+            &[touchpoint(&world, i, "p-1", EventKind::Purchase)],
+        )
+        .await
+        .expect_err("the purchase key is unknown to the tenant");
+    assert_eq!(err.kind, ErrorKind::BadRequest);
+    assert!(err.message.contains("errorcode 10005"), "{err}");
+    assert_eq!(log.len(), 1);
+
+    // Without any key, nothing is sent.
+    let none = connector(&sim, |c| c.event_definitions = Default::default());
+    sim.control.stats.reset();
+    let err = sink(&none)
+        .track(
+            &RequestContext::default(),
+            &[touchpoint(&world, i, "v-2", EventKind::ProductViewed)],
+        )
+        .await
+        .expect_err("not configured");
+    assert_eq!(err.kind, ErrorKind::BadRequest);
+    assert!(err.message.contains("event_definitions.default"), "{err}");
+    assert_eq!(sim.control.stats.total(), 0);
+}

@@ -673,33 +673,74 @@ async fn wishlists(h: &Harness) {
     let src = h.connector.wishlists.as_ref().expect("declared");
     let customer = World::customer_number(held_person(h, 3));
     let (a, b) = (w.skus(5)[0].clone(), w.skus(6)[0].clone());
-    let before = src.wishlist(&cx(), &customer).await.unwrap_or_else(|e| fail("read a wishlist", e));
+    let before = src
+        .wishlist(&cx(), &customer)
+        .await
+        .unwrap_or_else(|e| fail("read a wishlist", e));
     if before.items.iter().any(|i| i.sku == a || i.sku == b) {
         fail("a fresh wishlist", format!("{before:?}"));
     }
-    src.add_to_wishlist(&cx(), &customer, &a, "conformance-wish-a").await.unwrap_or_else(|e| fail("add to a wishlist", e));
-    src.add_to_wishlist(&cx(), &customer, &b, "conformance-wish-b").await.unwrap_or_else(|e| fail("add to a wishlist", e));
+    src.add_to_wishlist(&cx(), &customer, &a, "conformance-wish-a")
+        .await
+        .unwrap_or_else(|e| fail("add to a wishlist", e));
+    src.add_to_wishlist(&cx(), &customer, &b, "conformance-wish-b")
+        .await
+        .unwrap_or_else(|e| fail("add to a wishlist", e));
     // A retried add (same key) and a repeated add (new key) change nothing.
-    src.add_to_wishlist(&cx(), &customer, &a, "conformance-wish-a").await.unwrap_or_else(|e| fail("retry an add", e));
-    let list = src.add_to_wishlist(&cx(), &customer, &a, "conformance-wish-a2").await.unwrap_or_else(|e| fail("repeat an add", e));
-    let skus: Vec<&Sku> = list.items.iter().map(|i| &i.sku).filter(|s| **s == a || **s == b).collect();
+    src.add_to_wishlist(&cx(), &customer, &a, "conformance-wish-a")
+        .await
+        .unwrap_or_else(|e| fail("retry an add", e));
+    let list = src
+        .add_to_wishlist(&cx(), &customer, &a, "conformance-wish-a2")
+        .await
+        .unwrap_or_else(|e| fail("repeat an add", e));
+    let skus: Vec<&Sku> = list
+        .items
+        .iter()
+        .map(|i| &i.sku)
+        .filter(|s| **s == a || **s == b)
+        .collect();
     if skus != [&a, &b] {
-        fail("a wishlist holds each product once, in the order added", format!("{list:?}"));
+        fail(
+            "a wishlist holds each product once, in the order added",
+            format!("{list:?}"),
+        );
     }
-    let other_channel = RequestContext { channel: Channel::Kiosk, ..cx() };
-    let seen = src.wishlist(&other_channel, &customer).await.unwrap_or_else(|e| fail("read a wishlist", e));
+    let other_channel = RequestContext {
+        channel: Channel::Kiosk,
+        ..cx()
+    };
+    let seen = src
+        .wishlist(&other_channel, &customer)
+        .await
+        .unwrap_or_else(|e| fail("read a wishlist", e));
     if seen.items != list.items {
-        fail("the same wishlist on every device", format!("{seen:?} vs {list:?}"));
+        fail(
+            "the same wishlist on every device",
+            format!("{seen:?} vs {list:?}"),
+        );
     }
-    let after = src.remove_from_wishlist(&cx(), &customer, &a).await.unwrap_or_else(|e| fail("remove from a wishlist", e));
+    let after = src
+        .remove_from_wishlist(&cx(), &customer, &a)
+        .await
+        .unwrap_or_else(|e| fail("remove from a wishlist", e));
     if after.items.iter().any(|i| i.sku == a) || !after.items.iter().any(|i| i.sku == b) {
-        fail("remove takes out exactly that product", format!("{after:?}"));
+        fail(
+            "remove takes out exactly that product",
+            format!("{after:?}"),
+        );
     }
-    src.remove_from_wishlist(&cx(), &customer, &a).await.unwrap_or_else(|e| fail("removing what is not there changes nothing", e));
+    src.remove_from_wishlist(&cx(), &customer, &a)
+        .await
+        .unwrap_or_else(|e| fail("removing what is not there changes nothing", e));
 }
 
 fn store_cx() -> RequestContext {
-    RequestContext { channel: Channel::Store, currency: Currency::DKK, ..cx() }
+    RequestContext {
+        channel: Channel::Store,
+        currency: Currency::DKK,
+        ..cx()
+    }
 }
 
 async fn offers(h: &Harness) {
@@ -708,8 +749,14 @@ async fn offers(h: &Harness) {
     let src = h.connector.offers.as_ref().expect("declared");
     let customer = World::customer_number(held_person(h, 7));
     let lines = vec![
-        LineRequest { sku: w.skus(11)[0].clone(), quantity: 2.into() },
-        LineRequest { sku: w.skus(12)[0].clone(), quantity: 1.into() },
+        LineRequest {
+            sku: w.skus(11)[0].clone(),
+            quantity: 2.into(),
+        },
+        LineRequest {
+            sku: w.skus(12)[0].clone(),
+            quantity: 1.into(),
+        },
     ];
     let draft = OfferDraft {
         customer: customer.clone(),
@@ -718,53 +765,133 @@ async fn offers(h: &Harness) {
         created_by: Some("associate-17".into()),
         valid_until: w.now() + chrono::Duration::days(7),
     };
-    let offer = src.create_offer(&store_cx(), &draft, "conformance-offer-1").await.unwrap_or_else(|e| fail("create an offer", e));
+    let offer = src
+        .create_offer(&store_cx(), &draft, "conformance-offer-1")
+        .await
+        .unwrap_or_else(|e| fail("create an offer", e));
     for (line, want) in offer.lines.iter().zip(&lines) {
-        let price = w.price(&want.sku, store_cx().channel.price_channel(), store_cx().currency, None).expect("priced");
-        if line.sku != want.sku || line.quantity != want.quantity || line.unit_price.amount != price.amount.amount {
-            fail("an offer carries the customer's prices", format!("{line:?} vs {want:?} at {price:?}"));
+        let price = w
+            .price(
+                &want.sku,
+                store_cx().channel.price_channel(),
+                store_cx().currency,
+                None,
+            )
+            .expect("priced");
+        if line.sku != want.sku
+            || line.quantity != want.quantity
+            || line.unit_price.amount != price.amount.amount
+        {
+            fail(
+                "an offer carries the customer's prices",
+                format!("{line:?} vs {want:?} at {price:?}"),
+            );
         }
     }
-    if offer.lines.len() != lines.len() || offer.status != OfferStatus::Open || offer.customer != customer {
-        fail("an offer has the lines asked for and is open", format!("{offer:?}"));
+    if offer.lines.len() != lines.len()
+        || offer.status != OfferStatus::Open
+        || offer.customer != customer
+    {
+        fail(
+            "an offer has the lines asked for and is open",
+            format!("{offer:?}"),
+        );
     }
-    let again = src.create_offer(&store_cx(), &draft, "conformance-offer-1").await.unwrap_or_else(|e| fail("retry an offer", e));
+    let again = src
+        .create_offer(&store_cx(), &draft, "conformance-offer-1")
+        .await
+        .unwrap_or_else(|e| fail("retry an offer", e));
     if again.number != offer.number {
-        fail("a retried create (same key) makes no second offer", format!("{} vs {}", again.number, offer.number));
+        fail(
+            "a retried create (same key) makes no second offer",
+            format!("{} vs {}", again.number, offer.number),
+        );
     }
-    let read = src.offers(&cx(), std::slice::from_ref(&offer.number)).await.unwrap_or_else(|e| fail("read offers", e));
+    let read = src
+        .offers(&cx(), std::slice::from_ref(&offer.number))
+        .await
+        .unwrap_or_else(|e| fail("read offers", e));
     if read.get(&offer.number).map(|o| &o.lines) != Some(&offer.lines) {
         fail("an offer reads back as created", format!("{read:?}"));
     }
-    let order = src.convert_offer(&cx(), &offer.number, "conformance-convert-1").await.unwrap_or_else(|e| fail("convert an offer", e));
-    let ordered: Vec<(Sku, rust_decimal::Decimal)> = order.lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-    let offered: Vec<(Sku, rust_decimal::Decimal)> = offer.lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-    if order.customer != customer || ordered != offered || order.total.amount != offer.total.amount {
-        fail("a converted offer becomes an order with its lines and total", format!("{order:?} from {offer:?}"));
+    let order = src
+        .convert_offer(&cx(), &offer.number, "conformance-convert-1")
+        .await
+        .unwrap_or_else(|e| fail("convert an offer", e));
+    let ordered: Vec<(Sku, rust_decimal::Decimal)> = order
+        .lines
+        .iter()
+        .map(|l| (l.sku.clone(), l.quantity))
+        .collect();
+    let offered: Vec<(Sku, rust_decimal::Decimal)> = offer
+        .lines
+        .iter()
+        .map(|l| (l.sku.clone(), l.quantity))
+        .collect();
+    if order.customer != customer || ordered != offered || order.total.amount != offer.total.amount
+    {
+        fail(
+            "a converted offer becomes an order with its lines and total",
+            format!("{order:?} from {offer:?}"),
+        );
     }
-    let retried = src.convert_offer(&cx(), &offer.number, "conformance-convert-1").await;
+    let retried = src
+        .convert_offer(&cx(), &offer.number, "conformance-convert-1")
+        .await;
     if retried.as_ref().ok().map(|o| &o.number) != Some(&order.number) {
-        fail("a retried convert (same key) answers the same order", format!("{:?}", retried.map(|o| o.number)));
+        fail(
+            "a retried convert (same key) answers the same order",
+            format!("{:?}", retried.map(|o| o.number)),
+        );
     }
-    match src.convert_offer(&cx(), &offer.number, "conformance-convert-2").await {
+    match src
+        .convert_offer(&cx(), &offer.number, "conformance-convert-2")
+        .await
+    {
         Err(e) if e.kind == ErrorKind::Conflict => {}
-        other => fail("converting twice is a conflict, never a second order", format!("{:?}", other.map(|o| o.number))),
+        other => fail(
+            "converting twice is a conflict, never a second order",
+            format!("{:?}", other.map(|o| o.number)),
+        ),
     }
-    let read = src.offers(&cx(), std::slice::from_ref(&offer.number)).await.unwrap_or_else(|e| fail("read offers", e));
-    if read.get(&offer.number).map(|o| &o.status) != Some(&OfferStatus::Converted(order.number.clone())) {
+    let read = src
+        .offers(&cx(), std::slice::from_ref(&offer.number))
+        .await
+        .unwrap_or_else(|e| fail("read offers", e));
+    if read.get(&offer.number).map(|o| &o.status)
+        != Some(&OfferStatus::Converted(order.number.clone()))
+    {
         fail("a converted offer names its order", format!("{read:?}"));
     }
     if let Some(orders) = &h.connector.orders {
-        let got = orders.orders(&cx(), std::slice::from_ref(&order.number)).await.unwrap_or_else(|e| fail("read orders", e));
+        let got = orders
+            .orders(&cx(), std::slice::from_ref(&order.number))
+            .await
+            .unwrap_or_else(|e| fail("read orders", e));
         if !got.contains_key(&order.number) {
-            fail("the converted order is in the system of record", &order.number);
+            fail(
+                "the converted order is in the system of record",
+                &order.number,
+            );
         }
     }
-    let expired = OfferDraft { valid_until: w.now() - chrono::Duration::days(1), ..draft };
-    let old = src.create_offer(&store_cx(), &expired, "conformance-offer-expired").await.unwrap_or_else(|e| fail("create an offer", e));
-    match src.convert_offer(&cx(), &old.number, "conformance-convert-3").await {
+    let expired = OfferDraft {
+        valid_until: w.now() - chrono::Duration::days(1),
+        ..draft
+    };
+    let old = src
+        .create_offer(&store_cx(), &expired, "conformance-offer-expired")
+        .await
+        .unwrap_or_else(|e| fail("create an offer", e));
+    match src
+        .convert_offer(&cx(), &old.number, "conformance-convert-3")
+        .await
+    {
         Err(e) if e.kind == ErrorKind::Conflict => {}
-        other => fail("an expired offer cannot be converted", format!("{:?}", other.map(|o| o.number))),
+        other => fail(
+            "an expired offer cannot be converted",
+            format!("{:?}", other.map(|o| o.number)),
+        ),
     }
 }
 
@@ -775,33 +902,71 @@ async fn order_placement(h: &Harness) {
     let store = samlet_connector::ids::LocationId::new("DK-CPH");
     let sku = (100..w.product_count())
         .flat_map(|i| w.skus(i))
-        .find(|s| w.stock(s).is_some_and(|levels| levels.iter().any(|l| l.location == store && l.available() >= 3)))
+        .find(|s| {
+            w.stock(s).is_some_and(|levels| {
+                levels
+                    .iter()
+                    .any(|l| l.location == store && l.available() >= 3)
+            })
+        })
         .unwrap_or_else(|| fail("a SKU in stock", "none at DK-CPH"));
     let customer = World::customer_number(held_person(h, 9));
     let draft = OrderDraft {
         customer: customer.clone(),
-        lines: vec![LineRequest { sku: sku.clone(), quantity: 2.into() }],
+        lines: vec![LineRequest {
+            sku: sku.clone(),
+            quantity: 2.into(),
+        }],
         fulfilment: Fulfilment::ClickAndCollect(store.clone()),
     };
     let reserved_before = match &h.connector.inventory {
-        Some(inv) => inv.stock(&cx(), std::slice::from_ref(&sku)).await.ok().and_then(|m| {
-            m.get(&sku).and_then(|v| v.iter().find(|l| l.location == store).map(|l| l.reserved))
-        }),
+        Some(inv) => inv
+            .stock(&cx(), std::slice::from_ref(&sku))
+            .await
+            .ok()
+            .and_then(|m| {
+                m.get(&sku)
+                    .and_then(|v| v.iter().find(|l| l.location == store).map(|l| l.reserved))
+            }),
         None => None,
     };
-    let order = src.place_order(&cx(), &draft, "conformance-place-1").await.unwrap_or_else(|e| fail("place an order", e));
-    if order.customer != customer || order.store.as_ref() != Some(&store) || order.lines.len() != 1 || order.lines[0].sku != sku {
-        fail("a click-and-collect order is placed for the store", format!("{order:?}"));
+    let order = src
+        .place_order(&cx(), &draft, "conformance-place-1")
+        .await
+        .unwrap_or_else(|e| fail("place an order", e));
+    if order.customer != customer
+        || order.store.as_ref() != Some(&store)
+        || order.lines.len() != 1
+        || order.lines[0].sku != sku
+    {
+        fail(
+            "a click-and-collect order is placed for the store",
+            format!("{order:?}"),
+        );
     }
-    let again = src.place_order(&cx(), &draft, "conformance-place-1").await.unwrap_or_else(|e| fail("retry an order", e));
+    let again = src
+        .place_order(&cx(), &draft, "conformance-place-1")
+        .await
+        .unwrap_or_else(|e| fail("retry an order", e));
     if again.number != order.number {
-        fail("a retried placement (same key) places no second order", format!("{} vs {}", again.number, order.number));
+        fail(
+            "a retried placement (same key) places no second order",
+            format!("{} vs {}", again.number, order.number),
+        );
     }
     if let (Some(inv), Some(before)) = (&h.connector.inventory, reserved_before) {
-        let after = inv.stock(&cx(), std::slice::from_ref(&sku)).await.unwrap_or_else(|e| fail("read stock", e));
-        let now = after.get(&sku).and_then(|v| v.iter().find(|l| l.location == store).map(|l| l.reserved));
+        let after = inv
+            .stock(&cx(), std::slice::from_ref(&sku))
+            .await
+            .unwrap_or_else(|e| fail("read stock", e));
+        let now = after
+            .get(&sku)
+            .and_then(|v| v.iter().find(|l| l.location == store).map(|l| l.reserved));
         if now != Some(before + 2) {
-            fail("click and collect reserves the stock at the store", format!("reserved {before} then {now:?}"));
+            fail(
+                "click and collect reserves the stock at the store",
+                format!("reserved {before} then {now:?}"),
+            );
         }
     }
 }
@@ -824,8 +989,12 @@ async fn marketing_events(h: &Harness) {
         value: None,
         properties: serde_json::json!({ "source": "conformance" }),
     };
-    src.track(&cx(), std::slice::from_ref(&event)).await.unwrap_or_else(|e| fail("send an event", e));
-    src.track(&cx(), std::slice::from_ref(&event)).await.unwrap_or_else(|e| fail("a repeated event is accepted (and deduplicated)", e));
+    src.track(&cx(), std::slice::from_ref(&event))
+        .await
+        .unwrap_or_else(|e| fail("send an event", e));
+    src.track(&cx(), std::slice::from_ref(&event))
+        .await
+        .unwrap_or_else(|e| fail("a repeated event is accepted (and deduplicated)", e));
 }
 
 async fn vouchers(h: &Harness) {
@@ -837,30 +1006,63 @@ async fn vouchers(h: &Harness) {
         if h.customer_slice.is_some_and(|s| !w.in_slice(s, i)) {
             continue;
         }
-        let list = src.vouchers(&cx(), &World::customer_number(i)).await.unwrap_or_else(|e| fail("list vouchers", e));
-        if let Some(v) = list.into_iter().find(|v| v.status == VoucherStatus::Available) {
+        let list = src
+            .vouchers(&cx(), &World::customer_number(i))
+            .await
+            .unwrap_or_else(|e| fail("list vouchers", e));
+        if let Some(v) = list
+            .into_iter()
+            .find(|v| v.status == VoucherStatus::Available)
+        {
             found = Some(v);
             break;
         }
     }
-    let v = found.unwrap_or_else(|| fail("members have available vouchers", "none in a sample of 400 customers"));
-    let read = src.voucher(&cx(), &v.code).await.unwrap_or_else(|e| fail("read a voucher", e));
+    let v = found.unwrap_or_else(|| {
+        fail(
+            "members have available vouchers",
+            "none in a sample of 400 customers",
+        )
+    });
+    let read = src
+        .voucher(&cx(), &v.code)
+        .await
+        .unwrap_or_else(|e| fail("read a voucher", e));
     if read.as_ref() != Some(&v) {
         fail("a voucher reads back by code", format!("{read:?} vs {v:?}"));
     }
-    if src.voucher(&cx(), "NO-SUCH-VOUCHER").await.unwrap_or_else(|e| fail("read an unknown voucher", e)).is_some() {
+    if src
+        .voucher(&cx(), "NO-SUCH-VOUCHER")
+        .await
+        .unwrap_or_else(|e| fail("read an unknown voucher", e))
+        .is_some()
+    {
         fail("an unknown voucher is absent", "NO-SUCH-VOUCHER");
     }
-    let pos = RequestContext { channel: Channel::Pos, ..cx() };
-    let redeemed = src.redeem_voucher(&pos, &v.code, "conformance-redeem-1").await.unwrap_or_else(|e| fail("redeem a voucher", e));
+    let pos = RequestContext {
+        channel: Channel::Pos,
+        ..cx()
+    };
+    let redeemed = src
+        .redeem_voucher(&pos, &v.code, "conformance-redeem-1")
+        .await
+        .unwrap_or_else(|e| fail("redeem a voucher", e));
     if !matches!(redeemed.status, VoucherStatus::Redeemed { .. }) {
         fail("a redeemed voucher says so", format!("{redeemed:?}"));
     }
-    let retried = src.redeem_voucher(&pos, &v.code, "conformance-redeem-1").await;
+    let retried = src
+        .redeem_voucher(&pos, &v.code, "conformance-redeem-1")
+        .await;
     if retried.is_err() {
-        fail("a retried redemption (same key) answers the redemption", format!("{retried:?}"));
+        fail(
+            "a retried redemption (same key) answers the redemption",
+            format!("{retried:?}"),
+        );
     }
-    match src.redeem_voucher(&pos, &v.code, "conformance-redeem-2").await {
+    match src
+        .redeem_voucher(&pos, &v.code, "conformance-redeem-2")
+        .await
+    {
         Err(e) if e.kind == ErrorKind::Conflict => {}
         other => fail("a voucher is redeemed exactly once", format!("{other:?}")),
     }

@@ -1,13 +1,14 @@
 //! Samlet connector for **Voyado Engage** (marketing and loyalty), with a simulator of its API.
 //!
 //! # What it serves
-//! [`Capability::Customers`] only: Voyado contacts as [`CustomerRecord`]s, with the marketing
+//! [`Capability::Customers`]: Voyado contacts as [`CustomerRecord`]s, with the marketing
 //! preferences and the loyalty membership (member number, loyalty level) that the marketing
 //! system holds. It serves the same slice of customers as the Klaviyo connector, so swapping
-//! one for the other in a stack gives the same merged customer. Voyado's receipts, point
-//! accounts and promotions have no capability in `samlet-connector` yet; reward vouchers are
-//! available as client calls ([`VoyadoClient::reward_vouchers`],
-//! [`VoyadoClient::redeem_reward_voucher`]) for loyalty journeys.
+//! one for the other in a stack gives the same merged customer.
+//!
+//! [`Capability::Vouchers`]: Voyado **reward vouchers** as [`Voucher`]s (the loyalty payouts
+//! a member redeems in store or online), redeemed exactly once. Voyado's receipts, point
+//! accounts and promotions have no capability in `samlet-connector`.
 //!
 //! | model field | Voyado contact |
 //! |---|---|
@@ -45,8 +46,34 @@
 //! member number costs 1. 404 `ContactNotFound` is an absent key, as are 409 `MultipleMatches`
 //! (logged) and 400 `InvalidEmailAddress`/`InvalidPhoneNumber`; a 404 without Voyado's
 //! not-found code is an error.
-//! - `GET /api/v3/reward-vouchers[/available|/redeemed]?contactId=…&offset=…&count=…` and
-//!   `POST /api/v3/reward-vouchers/{id}/redeem` for vouchers (not a capability).
+//!
+//! # Vouchers (the write side)
+//! | model field | Voyado reward voucher |
+//! |---|---|
+//! | `code` | `{customer number}:{voucherNumber}`, e.g. `C0000012:2500000000192` (the number a till scans, qualified by the member: Voyado lists vouchers per contact only and finds none by number) |
+//! | `customer` | the customer number asked for (the contact's `externalId`) |
+//! | `value` | `Amount(value)`: `value.amount` in `value.currency`, the member's currency (exact decimal) |
+//! | `status` | `redeemed` → `Redeemed { at: redeemedOn, channel: None }` (Voyado records no channel), else `expiresOn` passed → `Expired`, else `Available` |
+//! | `valid_until` | `expiresOn` |
+//!
+//! - `vouchers(customer)`: the contact id (`GET /api/v3/contacts/id?customKey=…`, or the v2
+//!   `byexternalid` read per contact type when `custom_key = "memberNumber"`), then
+//!   `GET /api/v3/reward-vouchers?contactId=…&offset=…&count=100`: 2 requests;
+//!   `voucher(code)`: the same 2 (a code that is not `customer:number` costs none and is
+//!   absent).
+//! - `redeem_voucher(code, key)`: the same 2 (the voucher's state), then
+//!   `POST /api/v3/reward-vouchers/{id}/redeem` once (never retried blindly), then one more
+//!   listing for the answer: 4 requests. A voucher redeemed already is
+//!   [`ErrorKind::Conflict`] (`RewardVoucherAlreadyRedeemed`), an expired one too
+//!   (`RewardVoucherExpired`), both found before any `POST`.
+//! - **Exactly once:** Voyado's redeem takes no idempotency key, so the connector remembers
+//!   the keys of the redemptions it sent (per process, the last [`REMEMBERED_KEYS`]). A retry
+//!   with a remembered key (after a lost answer: timeout, 5xx such as Voyado's 504
+//!   `GatewayTimeout`) reads the voucher first and answers it if redeemed, without a second
+//!   `POST`; a 409 `RewardVoucherAlreadyRedeemed` to a retry whose first attempt's outcome
+//!   was unknown is taken as that attempt having landed late. A redeemed voucher asked for
+//!   with a new key is a conflict. Limit: a retry from another gateway process after a lost
+//!   answer is reported as a conflict, because Voyado keeps no key to tell the two apart.
 //!
 //! Every call sends `apikey: <key>`, `User-Agent: <user_agent>` (Voyado requires
 //! `System/Version`), `Accept: application/json` and `Content-Type: application/json`
@@ -71,27 +98,33 @@
 //! mandatory `User-Agent` (400 without it) and `Content-Type` (500 "An error has occurred"
 //! without it), contact-id lookups with Voyado's validation and error codes, contacts by id,
 //! the v2 `bykey` and `byexternalid` reads, reward vouchers with `offset`/`count` paging and
-//! stateful redemption, and Voyado's 200 requests per second per key (429), enforced only when
-//! asked with [`simulator::start_with`] (which can also simulate a tenant whose `customKey` is
-//! the member number). Not simulated: writes to contacts, the
-//! `socialSecurityNumber` key (always 404), `contactoverview`, consents, receipts, point
-//! accounts, promotions, webhooks, and Voyado's exact error body (Voyado documents codes, not
+//! stateful redemption (kept in memory behind a mutex, layered over the world's vouchers:
+//! every GOLD member holds an available 250 and an expired 100 voucher, every SILVER member
+//! an available 100, in their country's currency; a redemption's answer can be lost on
+//! purpose with [`simulator::SimOptions::lose_redeem_answers`]), and Voyado's 200 requests
+//! per second per key (429), enforced only when asked with [`simulator::start_with`] (which
+//! can also simulate a tenant whose `customKey` is the member number). Not simulated: writes
+//! to contacts, the `socialSecurityNumber` key (always 404), `contactoverview`, consents,
+//! receipts, point accounts, promotions, voucher reactivation, Voyado's 4.5 s redeem
+//! timeout, webhooks, and Voyado's exact error body (Voyado documents codes, not
 //! the body; the simulator answers `{"statusCode", "errorCode", "message", "correlationId"}`).
 //!
 //! # Exported API
 //! [`KIND`], [`capabilities`], [`VoyadoConfig`] with [`VoyadoConfig::validate`], [`connect`],
 //! [`simulator`] (`start`, `start_with`, `demo_toml`, `demo_config`, `API_PATHS`), and for
-//! loyalty journeys [`VoyadoClient`] with [`RewardVoucher`] and [`VoucherStatus`].
+//! loyalty integrations [`VoyadoClient`] with [`RewardVoucher`] and [`VoucherStatus`].
 
 pub mod client;
 pub mod config;
 mod customers;
 mod mapping;
 pub mod simulator;
+mod voucher_store;
 pub mod vouchers;
 
 pub use client::{Contact, ContactLookup, VoyadoClient};
 pub use config::{AttributeNames, CustomKey, VoyadoConfig};
+pub use voucher_store::REMEMBERED_KEYS;
 pub use vouchers::{RewardVoucher, VoucherStatus};
 
 use samlet_connector::prelude::*;
@@ -102,7 +135,7 @@ pub const KIND: &str = "voyado";
 
 /// Capabilities as data, for `samlet check` before connecting.
 pub fn capabilities() -> &'static [Capability] {
-    &[Capability::Customers]
+    &[Capability::Customers, Capability::Vouchers]
 }
 
 /// Builds the connector (no network I/O here: the first call makes the first request).
@@ -113,6 +146,10 @@ pub fn connect(
 ) -> Result<Connector, ConnectorError> {
     let client = VoyadoClient::new(name.clone(), config, policy)?;
     let mut connector = Connector::new(name, KIND);
+    connector.vouchers = Some(Arc::new(voucher_store::VoyadoVouchers::new(
+        client.clone(),
+        config.contact_types.clone(),
+    )));
     connector.customers = Some(Arc::new(customers::VoyadoCustomers::new(
         client,
         config.attributes.clone(),

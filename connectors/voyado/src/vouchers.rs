@@ -1,6 +1,6 @@
-//! Reward vouchers (Voyado's loyalty payouts) as client methods, for loyalty journeys. There is
-//! no capability trait for vouchers in `samlet-connector` yet, so these are plain
-//! [`VoyadoClient`] calls:
+//! Reward vouchers (Voyado's loyalty payouts) as client methods. The connector's
+//! [`VoucherStore`] is built on them (see `voucher_store.rs` for codes and exactly-once
+//! redemption); they stay public for loyalty integrations that work with Voyado's own ids:
 //!
 //! - `GET /api/v3/reward-vouchers[/available|/redeemed]?contactId=…&offset=…&count=…`, paged
 //!   by `offset`/`count` until `totalCount` ([`VoyadoClient::reward_vouchers`]);
@@ -8,7 +8,8 @@
 //!   ([`VoyadoClient::redeem_reward_voucher`]): 409 `RewardVoucherAlreadyRedeemed` or
 //!   `RewardVoucherExpired` become [`ErrorKind::Conflict`], 404 `RewardVoucherNotFound`
 //!   [`ErrorKind::NotFound`]. A redemption is a write: it is sent once, never retried (a
-//!   retry after a lost answer would report the first redemption as a conflict). Voyado
+//!   retry after a lost answer would report the first redemption as a conflict; the voucher
+//!   store reads the voucher's state before it redeems again). Voyado
 //!   gives up on a redemption after 4.5 s unless it is past its point of no return, and
 //!   advises client timeouts of 60 s so a late success is not mistaken for a failure: give
 //!   this connector's upstream policy a long timeout if it redeems.

@@ -582,3 +582,247 @@ async fn reward_vouchers_page_and_redeem_once() {
         (400, Some("InvalidPaging"))
     );
 }
+
+// ----- the voucher store -----------------------------------------------------------------
+
+const REDEEM: &str = "POST /api/v3/reward-vouchers/";
+
+fn vouchers(c: &Connector) -> &dyn samlet_connector::capability::VoucherStore {
+    c.vouchers.as_deref().expect("serves vouchers")
+}
+
+/// A GOLD member of the slice (an available 250 and an expired 100 voucher).
+fn gold_member(world: &World, skip: usize) -> CustomerNumber {
+    let i = held(world, skip + 1, |i| {
+        world
+            .system_customer(SLICE, i)
+            .is_some_and(|s| s.loyalty_tier == Some("GOLD") && s.loyalty_number.is_some())
+    })[skip];
+    World::customer_number(i)
+}
+
+fn pos() -> RequestContext {
+    RequestContext {
+        channel: Channel::Pos,
+        ..RequestContext::default()
+    }
+}
+
+#[tokio::test]
+async fn vouchers_read_by_code_and_redeem_exactly_once() {
+    use samlet_connector::model::{VoucherStatus as Status, VoucherValue};
+    let (world, sim) = setup().await;
+    let c = connector(&sim, |_| {});
+    let store = vouchers(&c);
+    let member = gold_member(&world, 0);
+
+    sim.control.stats.reset();
+    let list = store.vouchers(&pos(), &member).await.expect("list");
+    assert_eq!(
+        sim.control.stats.total(),
+        2,
+        "{:?}",
+        sim.control.stats.routes()
+    );
+    assert_eq!(sim.control.stats.count(ID_LOOKUP), 1);
+    assert_eq!(list.len(), 2);
+    let available = list
+        .iter()
+        .find(|v| v.status == Status::Available)
+        .expect("available")
+        .clone();
+    let expired = list
+        .iter()
+        .find(|v| v.status == Status::Expired)
+        .expect("expired")
+        .clone();
+    let VoucherValue::Amount(value) = &available.value else {
+        panic!("an amount: {available:?}");
+    };
+    assert_eq!(value.amount, Decimal::from(250));
+    let (prefix, number) = available.code.split_once(':').expect("customer:number");
+    assert_eq!(prefix, member.as_str());
+    assert!(number.len() == 13 && number.starts_with("25"), "{number}");
+    assert!(available
+        .valid_until
+        .is_some_and(|t| t > chrono::Utc::now()));
+
+    // By code: the same two requests; codes that name nothing cost none or one listing.
+    sim.control.stats.reset();
+    let read = store.voucher(&pos(), &available.code).await.expect("read");
+    assert_eq!(read.as_ref(), Some(&available));
+    assert_eq!(sim.control.stats.total(), 2);
+    sim.control.stats.reset();
+    assert!(store
+        .voucher(&pos(), "NO-SUCH-VOUCHER")
+        .await
+        .expect("read")
+        .is_none());
+    assert_eq!(sim.control.stats.total(), 0);
+    let other = format!("{}:2599999999999", member.as_str());
+    assert!(store.voucher(&pos(), &other).await.expect("read").is_none());
+    assert!(store
+        .voucher(&pos(), "C9999999:2500000000000")
+        .await
+        .expect("read")
+        .is_none());
+
+    // Redeem: state, one POST, read back.
+    sim.control.stats.reset();
+    let redeemed = store
+        .redeem_voucher(&pos(), &available.code, "till-7-receipt-1")
+        .await
+        .expect("redeem");
+    assert!(matches!(
+        redeemed.status,
+        Status::Redeemed { channel: None, .. }
+    ));
+    assert_eq!(redeemed.code, available.code);
+    assert_eq!(sim.control.stats.count(REDEEM), 1);
+    assert_eq!(
+        sim.control.stats.total(),
+        4,
+        "{:?}",
+        sim.control.stats.routes()
+    );
+
+    // The same key again: answered from Voyado's state, no second POST.
+    sim.control.stats.reset();
+    let again = store
+        .redeem_voucher(&pos(), &available.code, "till-7-receipt-1")
+        .await
+        .expect("a retry answers the redemption");
+    assert_eq!(again, redeemed);
+    assert_eq!(sim.control.stats.count(REDEEM), 0);
+
+    // Another key: a second redemption, refused before any POST.
+    sim.control.stats.reset();
+    let err = store
+        .redeem_voucher(&pos(), &available.code, "till-8-receipt-9")
+        .await
+        .expect_err("exactly once");
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(
+        err.message.contains("RewardVoucherAlreadyRedeemed"),
+        "{}",
+        err.message
+    );
+    assert_eq!(sim.control.stats.count(REDEEM), 0);
+    // The key of one voucher cannot redeem another.
+    let err = store
+        .redeem_voucher(&pos(), &expired.code, "till-7-receipt-1")
+        .await
+        .expect_err("key reuse");
+    assert_eq!(err.kind, ErrorKind::BadRequest);
+
+    // Expired: a conflict, no POST. Unknown: not found.
+    let err = store
+        .redeem_voucher(&pos(), &expired.code, "till-7-receipt-2")
+        .await
+        .expect_err("expired");
+    assert!(err.kind == ErrorKind::Conflict && err.message.contains("RewardVoucherExpired"));
+    assert_eq!(sim.control.stats.count(REDEEM), 0);
+    let err = store
+        .redeem_voucher(&pos(), &other, "till-7-receipt-3")
+        .await
+        .expect_err("unknown");
+    assert_eq!(err.kind, ErrorKind::NotFound);
+
+    // Reads reflect the write.
+    let now = store.voucher(&pos(), &available.code).await.expect("read");
+    assert_eq!(now, Some(redeemed));
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_redemption_whose_answer_was_lost_is_not_sent_again() {
+    let (world, sim) = setup_with(SimOptions {
+        lose_redeem_answers: 1,
+        ..SimOptions::default()
+    })
+    .await;
+    let c = connector(&sim, |_| {});
+    let store = vouchers(&c);
+    let member = gold_member(&world, 1);
+    let code = store
+        .vouchers(&pos(), &member)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|v| v.status == samlet_connector::model::VoucherStatus::Available)
+        .expect("available")
+        .code;
+
+    // Saved by Voyado, answered 504: the outcome is unknown, and the write is not retried.
+    sim.control.stats.reset();
+    let lost = store
+        .redeem_voucher(&pos(), &code, "k-1")
+        .await
+        .expect_err("lost answer");
+    // Voyado's 504 GatewayTimeout.
+    assert_eq!(lost.kind, ErrorKind::Timeout, "{lost:?}");
+    assert_eq!(sim.control.stats.count(REDEEM), 1);
+
+    // The retry looks the voucher up first and answers the redemption that took effect.
+    let retried = store
+        .redeem_voucher(&pos(), &code, "k-1")
+        .await
+        .expect("the retry answers the first redemption");
+    assert!(matches!(
+        retried.status,
+        samlet_connector::model::VoucherStatus::Redeemed { .. }
+    ));
+    assert_eq!(sim.control.stats.count(REDEEM), 1, "no second POST");
+    let other = store
+        .redeem_voucher(&pos(), &code, "k-2")
+        .await
+        .expect_err("another key");
+    assert_eq!(other.kind, ErrorKind::Conflict);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_redemption_that_never_arrived_is_sent_again_on_retry() {
+    let (world, sim) = setup().await;
+    let policy = UpstreamPolicy {
+        timeout: Duration::from_millis(300),
+        deadline: Duration::from_millis(600),
+        ..UpstreamPolicy::default()
+    };
+    let c = samlet_voyado::connect(ConnectorName::new("loyalty"), &config(&sim, |_| {}), policy)
+        .expect("connect");
+    let store = vouchers(&c);
+    let member = gold_member(&world, 2);
+    let code = store
+        .vouchers(&pos(), &member)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|v| v.status == samlet_connector::model::VoucherStatus::Available)
+        .expect("available")
+        .code;
+    sim.control.set_faults(FaultPlan {
+        hang_next: 1,
+        only_paths: vec!["/api/v3/reward-vouchers/".to_owned()],
+        ..FaultPlan::default()
+    });
+    sim.control.stats.reset();
+    let err = store
+        .redeem_voucher(&pos(), &code, "k-1")
+        .await
+        .expect_err("timed out");
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
+    assert_eq!(sim.control.stats.count(REDEEM), 1, "sent once, not retried");
+    // The hung request never reached Voyado: the voucher is still available, so the retry
+    // redeems it.
+    let redeemed = store
+        .redeem_voucher(&pos(), &code, "k-1")
+        .await
+        .expect("redeemed on retry");
+    assert!(matches!(
+        redeemed.status,
+        samlet_connector::model::VoucherStatus::Redeemed { .. }
+    ));
+    assert_eq!(sim.control.stats.count(REDEEM), 2);
+    sim.stop().await;
+}

@@ -6,30 +6,38 @@
 //!   `AADSTS70011`).
 //! - `GET /v2.0/{tenant}/{environment}/api/v2.0/companies` and
 //!   `.../api/v2.0/companies({id})/salesOrders`: the standard API.
-//! - `GET /v2.0/{tenant}/{environment}/api/samlet/commerce/v1.0/companies({id})/{customers|itemPrices|itemStockByLocation|locations|salesOrderTracking}`:
+//! - `GET /v2.0/{tenant}/{environment}/api/samlet/commerce/v1.0/companies({id})/{customers|itemPrices|itemStockByLocation|locations|salesOrderTracking|salesQuoteTracking}`:
 //!   the extension's pages.
+//! - `GET .../api/v2.0/companies({id})/{salesQuotes|itemVariants}`, and the writes in
+//!   `writes`: `POST salesQuotes`, `POST salesOrders` (deep inserts), `POST
+//!   salesQuotes({id})/Microsoft.NAV.makeOrder`, `PATCH salesQuoteTracking({id})` and
+//!   `PATCH salesOrderTracking({id})`, over the write state in `journal`.
 //!
 //! Query options, filter rules and paging are in [`odata`](self) (see the crate docs for what
 //! is not simulated). Error bodies are OData's `{"error":{"code","message"}}`, and injected
 //! faults use the same shape.
 
 mod entities;
+mod journal;
 mod odata;
+mod writes;
 
 use crate::config::{BusinessCentralConfig, DEFAULT_CUSTOM_API, DEFAULT_SCOPE};
 use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, post};
 use axum::Router;
-use entities::{entity_set, Route, Rows};
+use entities::{entity_set, Db, Route, Rows};
+use journal::Journal;
 use odata::{ODataError, Position};
 use samlet_testkit::sim::{bearer, SimServer, TokenIssuer};
 use samlet_testkit::World;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Path prefixes of the data API (used by fault-injection tests so token endpoints stay healthy).
 pub const API_PATHS: &[&str] = &["/v2.0/"];
@@ -50,6 +58,49 @@ pub const TOKEN_LIFETIME_SECS: u64 = 3599;
 struct Sim {
     world: Arc<World>,
     tokens: Arc<TokenIssuer>,
+    journal: Arc<RwLock<Journal>>,
+}
+
+impl Sim {
+    /// The write state, for reading (reads run in parallel).
+    fn journal(&self) -> RwLockReadGuard<'_, Journal> {
+        self.journal.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The write state, for a write.
+    fn journal_mut(&self) -> RwLockWriteGuard<'_, Journal> {
+        self.journal.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A handle on the simulator's write state, for tests: lose the responses of coming writes
+/// (the write commits, the client never hears of it) and count what was written.
+#[derive(Clone)]
+pub struct SimWrites {
+    journal: Arc<RwLock<Journal>>,
+}
+
+impl SimWrites {
+    fn journal(&self) -> RwLockWriteGuard<'_, Journal> {
+        self.journal.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next `n` writes (POST, PATCH, bound actions) commit, and then their response is
+    /// lost: the client gets Business Central's 504 `GatewayTimeout` instead, as when the
+    /// front end gives up on a request the server went on to finish.
+    pub fn lose_next_responses(&self, n: u32) {
+        self.journal().lose_next = n;
+    }
+
+    /// Sales quotes created so far (converted ones included).
+    pub fn quotes_created(&self) -> usize {
+        self.journal().quotes.len()
+    }
+
+    /// Sales orders created so far (placed or converted from quotes).
+    pub fn orders_created(&self) -> usize {
+        self.journal().orders.len()
+    }
 }
 
 /// Starts the simulator serving `world` on 127.0.0.1:`port` (0 = free port).
@@ -63,14 +114,33 @@ pub async fn start_with_tokens(
     world: Arc<World>,
     port: u16,
 ) -> std::io::Result<(SimServer, Arc<TokenIssuer>)> {
+    let (server, tokens, _) = start_full(world, port).await?;
+    Ok((server, tokens))
+}
+
+/// Like [`start`], and also returns the handle on the write state.
+pub async fn start_with_writes(
+    world: Arc<World>,
+    port: u16,
+) -> std::io::Result<(SimServer, SimWrites)> {
+    let (server, _, writes) = start_full(world, port).await?;
+    Ok((server, writes))
+}
+
+async fn start_full(
+    world: Arc<World>,
+    port: u16,
+) -> std::io::Result<(SimServer, Arc<TokenIssuer>, SimWrites)> {
     let tokens = Arc::new(TokenIssuer::default());
+    let journal = Arc::new(RwLock::new(Journal::default()));
     let sim = Sim {
         world,
         tokens: tokens.clone(),
+        journal: journal.clone(),
     };
     let router = Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
-        .route("/v2.0/{*rest}", get(api))
+        .route("/v2.0/{*rest}", any(api))
         .fallback(|uri: Uri| async move {
             odata_error(
                 StatusCode::NOT_FOUND,
@@ -83,7 +153,7 @@ pub async fn start_with_tokens(
         })
         .with_state(sim);
     let server = SimServer::start(router, vendor_errors, port).await?;
-    Ok((server, tokens))
+    Ok((server, tokens, SimWrites { journal }))
 }
 
 /// The body of a TOML table (lines `key = value`, no table header, no `kind` key) that
@@ -268,8 +338,10 @@ fn not_found(uri: &Uri) -> Response {
 async fn api(
     State(sim): State<Sim>,
     Path(rest): Path<String>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
     if !bearer(&headers).is_some_and(|t| sim.tokens.is_valid(t)) {
         return odata_error(
@@ -308,7 +380,15 @@ async fn api(
         return not_found(&uri);
     };
     match path {
-        ["companies"] if route == Route::Standard => companies(&uri, &headers),
+        ["companies"] if route == Route::Standard && method == Method::GET => {
+            companies(&uri, &headers)
+        }
+        [company, rest @ ..] if method != Method::GET => {
+            if let Some(resp) = check_company(company, &uri) {
+                return resp;
+            }
+            writes::handle(&sim, &method, route, rest, &uri, &headers, &body)
+        }
         [company, entity] => {
             let id = company
                 .strip_prefix("companies(")
@@ -337,12 +417,33 @@ async fn api(
                     "The simulator serves collections only, not single entities by key.",
                 ));
             }
-            match collection(&sim.world, set, &uri, &headers) {
+            let journal = sim.journal();
+            let db = Db {
+                world: &sim.world,
+                journal: &journal,
+            };
+            match collection(&db, set, &uri, &headers) {
                 Ok(resp) => resp,
                 Err(e) => answer(e),
             }
         }
         _ => not_found(&uri),
+    }
+}
+
+/// `None` when `segment` is `companies({the demo company})`, else the error to answer.
+fn check_company(segment: &str, uri: &Uri) -> Option<Response> {
+    let id = segment
+        .strip_prefix("companies(")
+        .and_then(|c| c.strip_suffix(')'));
+    match id {
+        Some(id) if id == DEMO_COMPANY_ID => None,
+        Some(_) => Some(odata_error(
+            StatusCode::NOT_FOUND,
+            "Internal_CompanyNotFound",
+            "Cannot process the request because the specified company cannot be found.",
+        )),
+        None => Some(not_found(uri)),
     }
 }
 
@@ -399,7 +500,7 @@ fn companies(uri: &Uri, headers: &HeaderMap) -> Response {
 /// Answers a collection request: validates the query options the way Business Central does,
 /// selects rows, sorts, pages, shapes and links to the next page.
 fn collection(
-    world: &World,
+    db: &Db,
     set: &entities::EntitySet,
     uri: &Uri,
     headers: &HeaderMap,
@@ -506,8 +607,8 @@ fn collection(
     let take = remaining.map_or(page, |r| r.min(page));
     let mut out = Vec::new();
     let mut next = None;
-    let rows = match set.rows(world, filter.as_ref()) {
-        Rows::Scan(1) => Rows::Candidates(set.group(world, 0)),
+    let rows = match set.rows(db, filter.as_ref()) {
+        Rows::Scan(1) => Rows::Candidates(set.group(db, 0)),
         other => other,
     };
     match rows {
@@ -537,7 +638,7 @@ fn collection(
             let mut g = position.group;
             let mut skip = position.offset;
             'scan: while g < groups {
-                for (o, r) in set.group(world, g).into_iter().enumerate().skip(skip) {
+                for (o, r) in set.group(db, g).into_iter().enumerate().skip(skip) {
                     if !filter.as_ref().is_none_or(|f| f.matches(&r)) {
                         continue;
                     }

@@ -28,6 +28,12 @@ pub const EVENTS: Limit = Limit {
     steady: 3500,
 };
 
+/// `GET /api/coupon-codes`, `GET` and `PATCH /api/coupon-codes/{id}`: `350/s`, `3500/m`.
+pub const COUPON_CODES: Limit = Limit {
+    burst: 350,
+    steady: 3500,
+};
+
 const BURST: Duration = Duration::from_secs(1);
 const STEADY: Duration = Duration::from_secs(60);
 

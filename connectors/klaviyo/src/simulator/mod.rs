@@ -19,8 +19,15 @@
 //!   (Klaviyo's default `unique_id` is the event time to the second); `GET /api/events` lists
 //!   accepted events (filter `equals(profile_id,…)` / `equals(metric_id,…)`, `include=metric`,
 //!   `page[size]` 1..=1000, default 200), so tests and the gateway can see what was tracked.
+//! - coupon codes (seeding: see `coupons.rs`): `GET /api/coupon-codes`
+//!   with the required `filter` (`equals`/`any` on `profile.id` and `coupon.id`, `equals` on
+//!   `status`), `page[size]` 1..=100 (default 100), cursor paging, `include=coupon`,
+//!   `fields[coupon-code]`; `GET /api/coupon-codes/{id}` (404 `not_found`); `PATCH
+//!   /api/coupon-codes/{id}` setting `status` (`USED`, `ASSIGNED_TO_PROFILE`) and
+//!   `expires_at`, answering 409 `conflict` when a `USED` code is marked `USED` again (Klaviyo
+//!   does not document what it answers there; this is the simulator's choice).
 //! - rate limits per operation from `x-klaviyo-ratelimit` (profiles 75/s and 750/m, events
-//!   350/s and 3500/m), enforced by [`start`]; `RateLimit-Limit/Remaining/Reset` on admitted
+//!   and coupon codes 350/s and 3500/m), enforced by [`start`]; `RateLimit-Limit/Remaining/Reset` on admitted
 //!   responses, 429 `throttled` with `Retry-After` otherwise. [`start_with`] can turn
 //!   enforcement off (e.g. for throughput benchmarks).
 //!
@@ -28,15 +35,21 @@
 //! (`created`, `_kx`, suppressions, `email` sort: answered with 400 naming the simulator),
 //! `include`d relationships of profiles, `predictive_analytics` (always null), writes to
 //! profiles, the processing of events (they never change a profile; an event for an unknown
-//! identifier gets a profile id but no listed profile), and the `/client/…` APIs.
+//! identifier gets a profile id but no listed profile), the `/client/…` APIs, `/api/coupons`
+//! (the coupon itself; only `include=coupon` shows it), coupon-code creation, deletion and
+//! bulk jobs, listing a coupon's codes without `profile.id`, `expires_at` filters, and the
+//! other status changes (`UNASSIGNED`, `DELETING`, …: answered with 400).
 
+mod coupons;
 mod events;
 mod filter;
 mod limits;
 mod profiles;
 mod wire;
 
-pub use limits::{Limit, EVENTS as EVENT_LIMIT, PROFILES as PROFILE_LIMIT};
+pub use limits::{
+    Limit, COUPON_CODES as COUPON_CODE_LIMIT, EVENTS as EVENT_LIMIT, PROFILES as PROFILE_LIMIT,
+};
 pub use wire::vendor_error;
 
 use crate::config::{KlaviyoConfig, PropertyNames, DEFAULT_REVISION};
@@ -83,6 +96,7 @@ pub(crate) struct Sim {
     /// `(updated as Unix seconds, index)` of every profile, sorted; built on first use.
     by_updated: OnceLock<Vec<(i64, u32)>>,
     pub(crate) events: Mutex<events::EventStore>,
+    pub(crate) coupons: Mutex<coupons::CouponState>,
 }
 
 impl Sim {
@@ -175,6 +189,16 @@ fn router(sim: Arc<Sim>) -> Router {
         .route("/api/profiles/{id}/", get(profiles::get_one))
         .route("/api/events", get(events::list).post(events::create))
         .route("/api/events/", get(events::list).post(events::create))
+        .route("/api/coupon-codes", get(coupons::list))
+        .route("/api/coupon-codes/", get(coupons::list))
+        .route(
+            "/api/coupon-codes/{id}",
+            get(coupons::get_one).patch(coupons::update),
+        )
+        .route(
+            "/api/coupon-codes/{id}/",
+            get(coupons::get_one).patch(coupons::update),
+        )
         .fallback(|| async {
             vendor_error(StatusCode::NOT_FOUND, "The requested path was not found.")
         })
@@ -205,6 +229,7 @@ pub async fn start_with(
         limiter: Limiter::new(options.enforce_rate_limits),
         by_updated: OnceLock::new(),
         events: Mutex::new(events::EventStore::default()),
+        coupons: Mutex::new(coupons::CouponState::default()),
     });
     SimServer::start(router(sim), vendor_error, port).await
 }
@@ -225,6 +250,7 @@ pub fn demo_config(base_url: &str) -> KlaviyoConfig {
         revision: DEFAULT_REVISION.to_owned(),
         properties: PropertyNames::default(),
         index_loyalty_numbers: true,
+        vouchers: Default::default(),
     }
 }
 

@@ -3,11 +3,12 @@
 //! Salesforce error, so a composite subrequest runs exactly what the direct call runs.
 
 use super::records::{self, FieldRef, Held, Obj};
-use super::{soql, SfError, Sim};
+use super::{soql, wishlist, SfError, Sim};
 use crate::config::parse_api_version;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -77,10 +78,35 @@ fn invalid_locator() -> SfError {
 }
 
 /// A query's result set, kept for its `nextRecordsUrl`.
-struct Cursor {
-    obj: Obj,
-    select: Vec<FieldRef>,
-    found: Vec<u32>,
+enum Cursor {
+    /// Customers, rendered page by page from the world.
+    Customers {
+        obj: Obj,
+        select: Vec<FieldRef>,
+        found: Vec<u32>,
+    },
+    /// Rows of a stored object, rendered when the query ran.
+    Records(Vec<Value>),
+}
+
+impl Cursor {
+    fn len(&self) -> usize {
+        match self {
+            Cursor::Customers { found, .. } => found.len(),
+            Cursor::Records(r) => r.len(),
+        }
+    }
+
+    fn records(&self, sim: &Sim, version: &str, range: std::ops::Range<usize>) -> Vec<Value> {
+        match self {
+            Cursor::Customers { obj, select, found } => found[range]
+                .iter()
+                .filter_map(|&i| Held::get(&sim.world, i))
+                .map(|h| h.record(*obj, select, version))
+                .collect(),
+            Cursor::Records(r) => r[range].to_vec(),
+        }
+    }
 }
 
 /// The open query cursors, newest last.
@@ -127,14 +153,10 @@ fn page(
     offset: usize,
     batch: usize,
 ) -> Value {
-    let end = offset.saturating_add(batch).min(c.found.len());
-    let records: Vec<Value> = c.found[offset.min(end)..end]
-        .iter()
-        .filter_map(|&i| Held::get(&sim.world, i))
-        .map(|h| h.record(c.obj, &c.select, version))
-        .collect();
-    let done = end >= c.found.len();
-    let mut body = json!({ "totalSize": c.found.len(), "done": done, "records": records });
+    let end = offset.saturating_add(batch).min(c.len());
+    let records = c.records(sim, version, offset.min(end)..end);
+    let done = end >= c.len();
+    let mut body = json!({ "totalSize": c.len(), "done": done, "records": records });
     if let (false, Some(id)) = (done, locator) {
         body["nextRecordsUrl"] = json!(format!("/services/data/{version}/query/{id}-{end}"));
     }
@@ -149,6 +171,10 @@ fn run_query(sim: &Sim, version: &str, q: &str, batch: usize) -> Result<Value, S
         ));
     }
     let parsed = soql::parse(q).map_err(SfError::malformed)?;
+    if wishlist::is_object(&parsed.object) {
+        let records = sim.wishlists.query(version, &parsed)?;
+        return Ok(open_cursor(sim, version, Cursor::Records(records), batch));
+    }
     let obj = Obj::parse(&parsed.object).ok_or_else(|| {
         SfError::new(
             StatusCode::BAD_REQUEST,
@@ -170,6 +196,12 @@ fn run_query(sim: &Sim, version: &str, q: &str, batch: usize) -> Result<Value, S
         return Err(SfError::malformed(
             "the simulator answers only queries with a WHERE clause of IN / = conditions joined by OR",
         ));
+    }
+    if !parsed.order.is_empty() {
+        return Err(SfError::malformed(format!(
+            "the simulator cannot order {} records",
+            obj.name()
+        )));
     }
     let mut found = BTreeSet::new();
     for filter in &parsed.filters {
@@ -195,12 +227,17 @@ fn run_query(sim: &Sim, version: &str, q: &str, batch: usize) -> Result<Value, S
     if let Some(limit) = parsed.limit {
         found.truncate(limit);
     }
-    let cursor = Cursor { obj, select, found };
-    if cursor.found.len() > batch {
+    let cursor = Cursor::Customers { obj, select, found };
+    Ok(open_cursor(sim, version, cursor, batch))
+}
+
+/// The first page of a result set, with a cursor for the rest if there is more.
+fn open_cursor(sim: &Sim, version: &str, cursor: Cursor, batch: usize) -> Value {
+    if cursor.len() > batch {
         let (id, cursor) = sim.cursors.open(cursor);
-        Ok(page(sim, version, &cursor, Some(&id), 0, batch))
+        page(sim, version, &cursor, Some(&id), 0, batch)
     } else {
-        Ok(page(sim, version, &cursor, None, 0, batch))
+        page(sim, version, &cursor, None, 0, batch)
     }
 }
 
@@ -209,7 +246,7 @@ fn run_query_more(sim: &Sim, version: &str, locator: &str, batch: usize) -> Resu
     let (id, offset) = locator.rsplit_once('-').ok_or_else(invalid_locator)?;
     let offset: usize = offset.parse().map_err(|_| invalid_locator())?;
     let cursor = sim.cursors.get(id).ok_or_else(invalid_locator)?;
-    if offset > cursor.found.len() {
+    if offset > cursor.len() {
         return Err(invalid_locator());
     }
     Ok(page(sim, version, &cursor, Some(id), offset, batch))
@@ -222,6 +259,9 @@ fn read_sobject(
     id: &str,
     fields: Option<&str>,
 ) -> Result<Value, SfError> {
+    if wishlist::is_object(sobject) {
+        return sim.wishlists.get_by_id(version, id);
+    }
     let obj = Obj::parse(sobject).ok_or_else(SfError::not_found)?;
     let select = match fields {
         None => records::all_fields(obj),
@@ -279,6 +319,99 @@ pub(crate) async fn sobject(
     check_version(&version)?;
     let fields = param(raw.as_deref(), "fields");
     read_sobject(&sim, &version, &sobject, &id, fields.as_deref()).map(Json)
+}
+
+/// Refuses writes to objects the simulator serves read-only, and unknown objects.
+fn writable(sobject: &str) -> Result<(), SfError> {
+    if wishlist::is_object(sobject) {
+        Ok(())
+    } else if let Some(obj) = Obj::parse(sobject) {
+        Err(SfError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!(
+                "the simulator serves {} read-only; it writes only {}",
+                obj.name(),
+                wishlist::OBJECT
+            ),
+        ))
+    } else {
+        Err(SfError::not_found())
+    }
+}
+
+fn json_body(body: &Bytes) -> Result<Value, SfError> {
+    serde_json::from_slice(body).map_err(|e| {
+        SfError::new(
+            StatusCode::BAD_REQUEST,
+            "JSON_PARSER_ERROR",
+            format!("Unexpected character in the request body: {e}"),
+        )
+    })
+}
+
+/// `POST /services/data/vXX.X/sobjects/{sobject}`: creates a record.
+pub(crate) async fn create(
+    State(sim): State<Arc<Sim>>,
+    Path((version, sobject)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, SfError> {
+    check_version(&version)?;
+    writable(&sobject)?;
+    let created = sim.wishlists.create(&sim.world, &json_body(&body)?)?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `DELETE /services/data/vXX.X/sobjects/{sobject}/{id}`.
+pub(crate) async fn delete_by_id(
+    State(sim): State<Arc<Sim>>,
+    Path((version, sobject, id)): Path<(String, String, String)>,
+) -> Result<StatusCode, SfError> {
+    check_version(&version)?;
+    writable(&sobject)?;
+    sim.wishlists.delete_by_id(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /services/data/vXX.X/sobjects/{sobject}/{field}/{value}`: a record by external id.
+pub(crate) async fn by_external_id(
+    State(sim): State<Arc<Sim>>,
+    Path((version, sobject, field, value)): Path<(String, String, String, String)>,
+) -> Body {
+    check_version(&version)?;
+    if !wishlist::is_object(&sobject) {
+        return Err(SfError::not_found());
+    }
+    sim.wishlists.get_by_key(&version, &field, &value).map(Json)
+}
+
+/// `PATCH /services/data/vXX.X/sobjects/{sobject}/{field}/{value}`: upsert by external id.
+pub(crate) async fn upsert(
+    State(sim): State<Arc<Sim>>,
+    Path((version, sobject, field, value)): Path<(String, String, String, String)>,
+    body: Bytes,
+) -> Result<Response, SfError> {
+    check_version(&version)?;
+    writable(&sobject)?;
+    let body = json_body(&body)?;
+    let (status, answer) = sim
+        .wishlists
+        .upsert(&sim.world, &version, &field, &value, &body)?;
+    Ok(match answer {
+        Some(v) => (status, Json(v)).into_response(),
+        None => status.into_response(),
+    })
+}
+
+/// `DELETE /services/data/vXX.X/sobjects/{sobject}/{field}/{value}`: delete by external id.
+pub(crate) async fn delete_by_external_id(
+    State(sim): State<Arc<Sim>>,
+    Path((version, sobject, field, value)): Path<(String, String, String, String)>,
+) -> Result<StatusCode, SfError> {
+    check_version(&version)?;
+    writable(&sobject)?;
+    sim.wishlists.delete_by_key(&field, &value)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

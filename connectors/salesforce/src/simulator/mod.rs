@@ -13,12 +13,17 @@
 //! - `POST /services/data/vXX.X/composite`: up to 25 GET subrequests (queries, query pages,
 //!   sObject reads), at most 5 of them queries, answered as `compositeResponse`.
 //! - `GET /services/data/vXX.X/sobjects/{Contact|Account}/{Id}[?fields=…]`: one record.
+//! - The wishlist custom object `Wishlist_Item__c` (`wishlist.rs`): `POST …/sobjects/
+//!   Wishlist_Item__c`, `GET|DELETE …/sobjects/Wishlist_Item__c/{Id}`, and `GET|PATCH|DELETE
+//!   …/sobjects/Wishlist_Item__c/Samlet_Key__c/{value}` (upsert: 201 created, 200 updated
+//!   from API 46.0, 204 before), rows kept in memory, readable through SOQL with `ORDER BY`.
 //!
 //! The SOQL subset: `SELECT f, g, Primary_Contact__r.Email FROM Contact|Account WHERE f IN
 //! ('a','b') OR g = 'c' [LIMIT n]`, filtering on Id, AccountId, Primary_Contact__c, the
 //! customer number, `Email` (case-insensitively) / `Primary_Contact__r.Email`, `Phone_E164__c`
-//! and the loyalty number; anything else is 400 `MALFORMED_QUERY`, unknown fields 400
-//! `INVALID_FIELD`.
+//! and the loyalty number; for `Wishlist_Item__c` also `ORDER BY f [ASC|DESC] [NULLS
+//! FIRST|LAST], …`, filtering on Id, `Samlet_Key__c` and the customer number. Anything else
+//! is 400 `MALFORMED_QUERY`, unknown fields 400 `INVALID_FIELD`.
 //!
 //! Every data API call needs `Authorization: Bearer` with an issued token (else 401
 //! `INVALID_SESSION_ID`), counts against the org's allocation and answers with
@@ -26,8 +31,9 @@
 //! `[{"message","errorCode"}]`. Request URIs over 16,384 bytes get 414; SOQL over 100,000
 //! characters is `MALFORMED_QUERY`.
 //!
-//! Not simulated: writes (POST/PATCH/DELETE of records, composite `@{reference}` chaining),
-//! `queryAll`, describe, SOSL, any SOQL beyond the subset, `Sforce-Query-Options` on the
+//! Not simulated: writes to anything but the wishlist object, writes inside composite calls
+//! and `@{reference}` chaining, `queryAll`, describe, SOSL, any SOQL beyond the subset,
+//! `Sforce-Query-Options` on the
 //! composite request itself (give it per subrequest in `httpHeaders`), cursor expiry by time
 //! (the newest 5,000 query cursors are kept), and the concurrent long-running request limit.
 //! The daily allocation is only enforced when [`SimOptions::api_limit`] is set.
@@ -35,8 +41,11 @@
 mod api;
 mod records;
 mod soql;
+mod wishlist;
 
-use crate::config::{FieldNames, SalesforceConfig, DEFAULT_API_VERSION, MAX_QUERY_BATCH_SIZE};
+use crate::config::{
+    FieldNames, SalesforceConfig, WishlistNames, DEFAULT_API_VERSION, MAX_QUERY_BATCH_SIZE,
+};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -79,6 +88,7 @@ pub(crate) struct Sim {
     api_limit: Option<u64>,
     usage: AtomicU64,
     cursors: api::Cursors,
+    wishlists: wishlist::Wishlists,
 }
 
 /// Starts the simulator serving `world` on 127.0.0.1:`port` (0 = free port).
@@ -98,6 +108,7 @@ pub async fn start_with(
         api_limit: options.api_limit,
         usage: AtomicU64::new(0),
         cursors: api::Cursors::default(),
+        wishlists: wishlist::Wishlists::default(),
     });
     SimServer::start(router(sim), vendor_error, port).await
 }
@@ -122,6 +133,7 @@ pub fn demo_config(base_url: &str) -> SalesforceConfig {
         api_version: DEFAULT_API_VERSION.to_owned(),
         query_batch_size: MAX_QUERY_BATCH_SIZE,
         fields: FieldNames::default(),
+        wishlist: WishlistNames::default(),
     }
 }
 
@@ -135,8 +147,18 @@ fn router(sim: Arc<Sim>) -> Router {
         )
         .route("/services/data/{version}/composite", post(api::composite))
         .route(
+            "/services/data/{version}/sobjects/{sobject}",
+            post(api::create),
+        )
+        .route(
             "/services/data/{version}/sobjects/{sobject}/{id}",
-            get(api::sobject),
+            get(api::sobject).delete(api::delete_by_id),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{sobject}/{field}/{value}",
+            get(api::by_external_id)
+                .patch(api::upsert)
+                .delete(api::delete_by_external_id),
         )
         .route_layer(middleware::from_fn_with_state(sim.clone(), session));
     Router::new()
@@ -154,6 +176,8 @@ pub(crate) struct SfError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The fields a write error concerns (`"fields"` in the body), if any.
+    pub fields: Vec<String>,
 }
 
 impl SfError {
@@ -162,7 +186,14 @@ impl SfError {
             status,
             code,
             message: message.into(),
+            fields: Vec::new(),
         }
+    }
+
+    /// A write error about `fields`.
+    pub(crate) fn on_fields(mut self, fields: &[&str]) -> Self {
+        self.fields = fields.iter().map(|f| (*f).to_owned()).collect();
+        self
     }
 
     pub(crate) fn malformed(message: impl Into<String>) -> Self {
@@ -178,7 +209,11 @@ impl SfError {
     }
 
     pub(crate) fn body(&self) -> serde_json::Value {
-        json!([{ "message": self.message, "errorCode": self.code }])
+        if self.fields.is_empty() {
+            json!([{ "message": self.message, "errorCode": self.code }])
+        } else {
+            json!([{ "message": self.message, "errorCode": self.code, "fields": self.fields }])
+        }
     }
 }
 

@@ -3,12 +3,13 @@
 //! ```text
 //! SELECT field, field, Rel__r.field FROM Object
 //!   WHERE field IN ('a', 'b') OR field = 'c' …   (conditions joined by OR only)
+//!   [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST], …]
 //!   [LIMIT n]
 //! ```
 //!
 //! Keywords are case-insensitive; string literals take SOQL's backslash escapes. Anything else
-//! (AND, NOT, LIKE, ORDER BY, sub-queries, no WHERE at all) is answered as Salesforce answers
-//! a query it cannot parse: 400 `MALFORMED_QUERY`.
+//! (AND, NOT, LIKE, sub-queries, no WHERE at all) is answered as Salesforce answers a query it
+//! cannot parse: 400 `MALFORMED_QUERY`.
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +17,16 @@ pub(crate) struct Select {
     pub fields: Vec<String>,
     pub object: String,
     pub filters: Vec<Filter>,
+    pub order: Vec<OrderBy>,
     pub limit: Option<usize>,
+}
+
+/// One `ORDER BY` key. Nulls sort first unless `NULLS LAST` says otherwise, as in SOQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OrderBy {
+    pub field: String,
+    pub descending: bool,
+    pub nulls_last: bool,
 }
 
 /// `field IN (values)` or `field = value`.
@@ -231,6 +241,41 @@ pub(crate) fn parse(q: &str) -> Result<Select, String> {
             filters.push(p.filter()?);
         }
     }
+    let mut order = Vec::new();
+    if p.is_keyword("ORDER") {
+        p.at += 1;
+        p.keyword("BY")?;
+        loop {
+            let field = p.ident()?;
+            let mut descending = false;
+            if p.is_keyword("ASC") {
+                p.at += 1;
+            } else if p.is_keyword("DESC") {
+                p.at += 1;
+                descending = true;
+            }
+            let mut nulls_last = false;
+            if p.is_keyword("NULLS") {
+                p.at += 1;
+                if p.is_keyword("LAST") {
+                    nulls_last = true;
+                } else if !p.is_keyword("FIRST") {
+                    return Err(p.unexpected());
+                }
+                p.at += 1;
+            }
+            order.push(OrderBy {
+                field,
+                descending,
+                nulls_last,
+            });
+            if p.peek() == Some(&Tok::Comma) {
+                p.at += 1;
+            } else {
+                break;
+            }
+        }
+    }
     let mut limit = None;
     if p.is_keyword("LIMIT") {
         p.at += 1;
@@ -249,6 +294,7 @@ pub(crate) fn parse(q: &str) -> Result<Select, String> {
         fields,
         object,
         filters,
+        order,
         limit,
     })
 }
@@ -272,12 +318,39 @@ mod tests {
     }
 
     #[test]
+    fn order_by_takes_directions_and_null_placement() {
+        let s = parse(
+            "SELECT Id FROM Wishlist_Item__c WHERE Customer_Number__c = 'C1' \
+             ORDER BY Added_At__c, Id DESC NULLS LAST LIMIT 5",
+        )
+        .unwrap();
+        assert_eq!(
+            s.order,
+            [
+                OrderBy {
+                    field: "Added_At__c".into(),
+                    descending: false,
+                    nulls_last: false
+                },
+                OrderBy {
+                    field: "Id".into(),
+                    descending: true,
+                    nulls_last: true
+                }
+            ]
+        );
+        assert_eq!(s.limit, Some(5));
+    }
+
+    #[test]
     fn what_the_subset_lacks_is_malformed() {
         for q in [
             "SELECT Id FROM Contact WHERE Email = 'a' AND Phone = 'b'",
             "SELECT Id FROM Contact WHERE Email IN ()",
             "SELECT Id FROM Contact WHERE Email != 'a'",
-            "SELECT Id FROM Contact ORDER BY Id",
+            "SELECT Id FROM Contact ORDER BY",
+            "SELECT Id FROM Contact ORDER BY Id NULLS",
+            "SELECT Id FROM Contact LIMIT 1 ORDER BY Id",
             "SELECT FROM Contact",
             "SELECT Id FROM Contact WHERE Email = 'a",
             "SELECT Id FROM Contact WHERE Email = 'a\\q'",

@@ -28,7 +28,8 @@
 //!   `{eventInstanceId}`; a missing field is 400 errorcode 10002, an unknown event definition
 //!   key 400 errorcode 10005 (the documented status; the code is unverified). The known key is
 //!   [`DEMO_EVENT_DEFINITION_KEY`]; accepted events are kept in memory ([`EventLog`], and
-//!   `GET /_sim/interaction/events`, a simulator-only path).
+//!   `GET /_sim/interaction/events`, a simulator-only path). Like Marketing Cloud, it does
+//!   not deduplicate: every accepted call is one more entry (the connector avoids resending).
 //! - rate limits: Marketing Cloud publishes no numbers (it throttles dynamically with 429,
 //!   `Retry-After` and errorcode 50100), so nothing is enforced unless
 //!   [`SimOptions::rate_limit_per_second`] is set.
@@ -48,7 +49,10 @@ mod wire;
 
 pub use wire::vendor_error;
 
-use crate::config::{ColumnNames, SfmcConfig, DEFAULT_DATA_EXTENSION_KEY, DEFAULT_MAX_URL_LENGTH};
+use crate::config::{
+    ColumnNames, EventDefinitionKeys, SfmcConfig, DEFAULT_DATA_EXTENSION_KEY,
+    DEFAULT_MAX_URL_LENGTH,
+};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -204,7 +208,7 @@ pub async fn start_with(
 /// configures the connector against a simulator at `base_url` with the demo credentials.
 pub fn demo_toml(base_url: &str) -> String {
     format!(
-        "auth_base_url = \"{base_url}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret = \"{DEMO_CLIENT_SECRET}\"\naccount_id = \"{DEMO_ACCOUNT_ID}\"\n"
+        "auth_base_url = \"{base_url}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret = \"{DEMO_CLIENT_SECRET}\"\naccount_id = \"{DEMO_ACCOUNT_ID}\"\nevent_definitions = {{ default = \"{DEMO_EVENT_DEFINITION_KEY}\" }}\n"
     )
 }
 
@@ -219,6 +223,10 @@ pub fn demo_config(base_url: &str) -> SfmcConfig {
         columns: ColumnNames::default(),
         page_size: MAX_PAGE_SIZE,
         max_url_length: DEFAULT_MAX_URL_LENGTH,
+        event_definitions: EventDefinitionKeys {
+            default: Some(DEMO_EVENT_DEFINITION_KEY.to_owned()),
+            ..EventDefinitionKeys::default()
+        },
     }
 }
 

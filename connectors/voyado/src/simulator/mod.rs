@@ -33,7 +33,8 @@
 //!   `RewardVoucherAlreadyRedeemed` / `RewardVoucherExpired`. Vouchers come from the world:
 //!   every GOLD member has an available 250 and an expired 100 voucher, every SILVER member
 //!   an available 100 voucher, in the currency of their country (with a EUR local value).
-//!   Redemptions are kept in memory for the simulator's lifetime.
+//!   Redemptions are kept in memory for the simulator's lifetime; a redemption's answer can be
+//!   "lost" (saved, then 504 `GatewayTimeout`) with [`SimOptions::lose_redeem_answers`].
 //! - rate limit: 200 requests per second per key, then 429 with `Retry-After`; enforced only
 //!   with [`SimOptions::enforce_rate_limits`] (Voyado sends no rate-limit headers; tests can
 //!   lower the limit with [`SimOptions::rate_limit_per_second`]).
@@ -61,6 +62,7 @@ use samlet_connector::prelude::Secret;
 use samlet_testkit::sim::SimServer;
 use samlet_testkit::world::{CustomerSlice, World};
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use wire::ApiError;
 
@@ -82,6 +84,10 @@ pub struct SimOptions {
     pub rate_limit_per_second: u32,
     /// What the simulated tenant's `customKey` holds. Default `externalId`.
     pub custom_key: CustomKey,
+    /// Save the next N redemptions, then answer each 504 `GatewayTimeout` as if the answer
+    /// were lost on the way back (Voyado documents 504 for its redeem endpoint, and completes
+    /// a redemption past its point of no return). Default 0; for exactly-once tests.
+    pub lose_redeem_answers: u32,
 }
 
 impl Default for SimOptions {
@@ -90,6 +96,7 @@ impl Default for SimOptions {
             enforce_rate_limits: false,
             rate_limit_per_second: RATE_LIMIT_PER_SECOND,
             custom_key: CustomKey::ExternalId,
+            lose_redeem_answers: 0,
         }
     }
 }
@@ -103,6 +110,8 @@ pub(crate) struct Sim {
     limiter: Limiter,
     /// Redeemed voucher ids and when.
     pub(crate) redeemed: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Redemptions still to be answered 504 after saving ([`SimOptions::lose_redeem_answers`]).
+    pub(crate) lose_redeem_answers: AtomicU32,
 }
 
 impl Sim {
@@ -212,6 +221,7 @@ pub async fn start_with(
     options: SimOptions,
 ) -> std::io::Result<SimServer> {
     let sim = Arc::new(Sim {
+        lose_redeem_answers: AtomicU32::new(options.lose_redeem_answers),
         world,
         limiter: Limiter::new(options.enforce_rate_limits, options.rate_limit_per_second),
         options,

@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 const DEFAULT_COUNT: usize = 100;
@@ -261,6 +262,18 @@ fn redeem_inner(sim: &Sim, headers: &HeaderMap, id: &str) -> Result<(), ApiError
         ));
     }
     redeemed.insert(vid, Utc::now());
+    drop(redeemed);
+    let lose = sim
+        .lose_redeem_answers
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if lose {
+        return Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "GatewayTimeout",
+            "The request timed out.",
+        ));
+    }
     Ok(())
 }
 
