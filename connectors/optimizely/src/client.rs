@@ -278,6 +278,9 @@ pub struct WireLineItem {
     /// Units.
     #[serde(deserialize_with = "de_decimal")]
     pub quantity: Decimal,
+    /// Line item meta fields (a wishlist line's `AddedAt` and `Channel`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub properties: Vec<PropertyItem>,
 }
 
 /// A shipment of an order form (`Shipment`).
@@ -351,6 +354,40 @@ pub struct WirePurchaseOrder {
     #[serde(default, deserialize_with = "null_as_default")]
     pub order_forms: Vec<WireOrderForm>,
     /// Order meta fields.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub properties: Vec<PropertyItem>,
+}
+
+/// A cart (`Cart`): an order group before it is a purchase order. Named carts are how Commerce
+/// keeps wish lists and saved carts; this connector also keeps offers in them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WireCart {
+    /// The order group id the site assigned.
+    #[serde(default)]
+    pub order_group_id: i64,
+    /// The cart's name (`Wishlist`, `Offer-...`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    /// The customer contact's id (a GUID).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub customer_id: String,
+    /// The market the cart belongs to.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub market_id: String,
+    /// ISO 4217 currency of the amounts.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub billing_currency: String,
+    /// When the cart was created.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub created: String,
+    /// Its last change.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub modified: String,
+    /// Order forms with their lines.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub order_forms: Vec<WireOrderForm>,
+    /// Cart meta fields.
     #[serde(default, deserialize_with = "null_as_default")]
     pub properties: Vec<PropertyItem>,
 }
@@ -493,6 +530,17 @@ fn api_message(reply: &Reply) -> String {
         }
         Err(_) => format!("unexpected error body: {}", reply.snippet(120)),
     }
+}
+
+/// The site's clock: the answer's `Date` header, else the local clock.
+pub(crate) fn site_clock(reply: &Reply) -> chrono::DateTime<chrono::Utc> {
+    reply
+        .headers
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .unwrap_or_else(chrono::Utc::now)
 }
 
 /// Whether a 404 says the route does not exist (rather than the entity).
@@ -674,6 +722,74 @@ impl OptimizelyClient {
             return Err(status_error(self.name(), &reply, &message));
         }
         reply.json(self.name(), &format!("GET {what}")).map(Some)
+    }
+
+    /// GETs `url` and decodes the body, with the site's clock from the answer's `Date` header
+    /// (the local clock if it sends none); `None` when the entity does not exist (404).
+    pub async fn get_dated<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        what: &str,
+    ) -> Result<(Option<T>, chrono::DateTime<chrono::Utc>), ConnectorError> {
+        let reply = self.send_get(&url).await?;
+        let now = site_clock(&reply);
+        if reply.status == reqwest::StatusCode::NOT_FOUND && !route_missing(&reply) {
+            return Ok((None, now));
+        }
+        if !reply.status.is_success() {
+            let message = format!("GET {what}: {}", api_message(&reply));
+            return Err(status_error(self.name(), &reply, &message));
+        }
+        Ok((reply.json(self.name(), &format!("GET {what}"))?, now))
+    }
+
+    /// One write (`PUT`, `POST`, `DELETE`) with a JSON body and a bearer token. `idempotent`
+    /// says whether the shared policy may retry it (a `PUT` of a whole cart may be; a `POST`
+    /// that creates an order never is). A 401 means the site did not act: the token is dropped
+    /// and the write sent once more. Any answer is returned as it came.
+    pub async fn send_write(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+        idempotent: bool,
+    ) -> Result<Reply, ConnectorError> {
+        let mut refreshed = false;
+        loop {
+            let token = self.tokens.get(|| self.fetch_token()).await?;
+            let reply = {
+                let _permit = self.permits.acquire().await.map_err(|_| {
+                    self.error(ErrorKind::Unavailable, "the client is shutting down")
+                })?;
+                self.upstream
+                    .send(idempotent, |c| {
+                        let mut rb = c
+                            .request(method.clone(), url.clone())
+                            .bearer_auth(token.access_token.expose())
+                            .header(reqwest::header::ACCEPT, "application/json");
+                        if let Some(b) = body {
+                            rb = rb.json(b);
+                        }
+                        rb
+                    })
+                    .await?
+            };
+            if reply.status == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
+                self.tokens.invalidate().await;
+                refreshed = true;
+                continue;
+            }
+            return Ok(reply);
+        }
+    }
+
+    /// The error for a write the site refused, with its Web API message.
+    pub(crate) fn write_error(&self, what: &str, reply: &Reply) -> ConnectorError {
+        status_error(
+            self.name(),
+            reply,
+            &format!("{what}: {}", api_message(reply)),
+        )
     }
 
     /// One GET per key, at most `max_concurrent_requests` at once; keys the site does not know

@@ -77,6 +77,22 @@ pub struct OptimizelyConfig {
     /// order by number with `GET /orders/{orderGroupId}`. Default `"PO"`.
     #[serde(default = "default_order_number_prefix")]
     pub order_number_prefix: String,
+    /// The warehouse that ships home deliveries (orders placed for home delivery reserve stock
+    /// there). Default `"WH-ONLINE"`.
+    #[serde(default = "default_online_warehouse")]
+    pub online_warehouse: String,
+    /// The market of the customers' `Wishlist` carts (one wishlist per customer, the same in
+    /// every channel and currency). Default `"DEFAULT"` (Commerce's default market).
+    #[serde(default = "default_wishlist_market")]
+    pub wishlist_market: String,
+}
+
+fn default_online_warehouse() -> String {
+    "WH-ONLINE".to_owned()
+}
+
+fn default_wishlist_market() -> String {
+    "DEFAULT".to_owned()
 }
 
 /// Market ids per price channel and currency. Optimizely keeps prices per market and currency
@@ -271,6 +287,17 @@ impl OptimizelyConfig {
                     ));
                 }
             }
+        }
+        check_not_empty("online_warehouse", &self.online_warehouse, &mut problems);
+        let m = self.wishlist_market.trim();
+        if m.is_empty() || m.len() > MARKET_ID_LEN || m.contains('/') {
+            problems.push(ConfigProblem::new(
+                "wishlist_market",
+                format!(
+                    "`{}` is not a market id (1 to {MARKET_ID_LEN} characters, no '/'); write e.g. \"DEFAULT\"",
+                    self.wishlist_market
+                ),
+            ));
         }
         if self.order_number_prefix.chars().any(|c| c.is_ascii_digit()) {
             problems.push(ConfigProblem::new(

@@ -5,7 +5,8 @@
 //! # Capabilities and why
 //! Optimizely Customized Commerce is the commerce platform of record in "stack B": it holds the
 //! catalogue, price lists, stock per warehouse, the stores (warehouses), the customers who buy
-//! and their purchase orders. So it serves every capability:
+//! and their purchase orders. So it serves every read capability, and the journeys that write
+//! into commerce (wishlists, offers, order placement):
 //!
 //! | Capability | Served from |
 //! |---|---|
@@ -15,6 +16,9 @@
 //! | `locations` | `GET /warehouses` |
 //! | `orders` | purchase orders: `GET /orders/{orderGroupId}`, `GET /orders/{customerId}/all` |
 //! | `customers` | customer contacts (and their organizations), through the Samlet add-on's lookup |
+//! | `wishlists` | the customer's named cart `Wishlist`: `GET`/`PUT /carts/{customerId}/Wishlist/{marketId}` |
+//! | `offers` | a named cart `Offer-OF{key}` per offer, converted with `POST /orders` (see below) |
+//! | `order_placement` | `POST /orders`: a purchase order with one shipment from the fulfilling warehouse |
 //!
 //! # Configuration
 //! | Key | Default | Meaning |
@@ -34,6 +38,8 @@
 //! | `meta_fields.product_attributes` | `{ material = "Material", collection = "Collection" }` | attribute code -> product meta field |
 //! | `meta_fields.variant_attributes` | `{ color = "Color" }` | axis code -> variation meta field |
 //! | `order_number_prefix` | `"PO"` | order numbers are `{prefix}{OrderGroupId}` (see below) |
+//! | `online_warehouse` | `"WH-ONLINE"` | the warehouse home deliveries are shipped (and reserved) from |
+//! | `wishlist_market` | `"DEFAULT"` | the market of the `Wishlist` carts (one wishlist in every channel) |
 //!
 //! # The wire
 //! - Auth: `POST {site}/episerverapi/token`, form `grant_type=password&username&password`
@@ -105,12 +111,53 @@
 //!   `CustomerGroup` and `Organization {PrimaryKeyId, Name, OrgCustomerGroup}`. Phones come from
 //!   the default billing address (three-letter country codes are converted).
 //!
+//! # The write side (journeys)
+//! Writes go through the Service API's carts and purchase orders, with `Upstream::send(false,
+//! ..)` for the order `POST` (never retried blindly) and whole-cart `PUT`s that are safe to
+//! repeat. Line, cart and order meta fields carry what the model needs.
+//! - **Wishlists** (`src/wishlists.rs`): Commerce's convention of a named cart
+//!   `Wishlist` per customer contact, in `wishlist_market`. Add = lookup + `GET` cart (404 =
+//!   none) + `PUT` with the line appended (`Code` = SKU, `Quantity` 1, line meta fields
+//!   `AddedAt` from the site's clock and `Channel`); re-adding writes nothing; remove `PUT`s
+//!   the cart without the SKU (removing a missing item writes nothing). Items keep their order.
+//!   3 requests per change (plus a token), 2 per read or no-op.
+//! - **Order placement** (`src/placement.rs`): lookup (contact id and the
+//!   customer's own price group), `GET /orders/{customerId}/all` to find an order already
+//!   placed with the idempotency key (order meta field `IdempotencyKey`), one price read per SKU
+//!   (the crate's own price resolution for the request's channel and currency and the
+//!   customer's group), then one `POST /orders`: one order form, one shipment whose
+//!   `WarehouseCode` is the store (click and collect, ship from store) or `online_warehouse`
+//!   (home delivery), `PlacedPrice`/`ExtendedPrice` per line, order meta fields
+//!   `SalesChannel`, `StoreCode`, `Fulfilment` and `IdempotencyKey`. A lost answer (transport
+//!   error, 5xx) is followed by the same lookup, and only if no order carries the key is the
+//!   error returned. 3 + N requests for N SKUs.
+//! - **Offers** (`src/offers.rs`): the Service API has no quote route (Commerce's
+//!   quote support is an in-site order repository feature), so an offer is a named cart
+//!   `Offer-OF{key}` of the customer in the store market of its currency, with cart meta fields
+//!   `ValidUntil`, `StoreCode`, `CreatedBy`, `IdempotencyKey`, and after conversion
+//!   `ConversionKey` and `OrderNumber`. The offer number `OF{key}-{currency}-{customer}` is
+//!   derived from the customer and the create's idempotency key, so a retried create finds the
+//!   cart its first attempt wrote, and an offer is read by number alone. Prices are store
+//!   prices of the currency for the customer's own group. Conversion claims the offer by
+//!   writing `ConversionKey`, posts the order at the offer's prices (home delivery from
+//!   `online_warehouse`, `StoreCode` = the offer's store, order meta field `OfferNumber`), then
+//!   writes `OrderNumber`; the same key answers the same order, another key or an expired
+//!   offer (by the site's clock, the `Date` header) is a `Conflict` naming the order. The
+//!   Service API has no ETag or version on carts: the claim narrows, but cannot close, the
+//!   window in which two conversions with different keys racing in the same instant both
+//!   proceed.
+//!
 //! # The simulator
 //! [`simulator`] serves the world as such a site: the token endpoint, the routes above, plus
-//! `customers/contact/{id}`, `warehouses/{code}` and `orders/search/{start}/{maxCount}`. Not
-//! simulated: writes, XML responses, `Accept-Language` filtering, catalogs and nodes routes,
-//! entry relations and associations, carts, markets, organizations routes, the order search
-//! filters, common drafts, bulk import/export jobs, and permissions (403). The Service API
+//! `customers/contact/{id}`, `warehouses/{code}` and `orders/search/{start}/{maxCount}`, and the
+//! write side in memory ([`simulator::writes`]): named carts by customer, name and market
+//! (`GET`/`PUT`/`DELETE`) and `POST /orders`, which numbers orders `SO{OrderGroupId:07}`, stamps
+//! them with the simulator's clock (the world's "now", a second later per write; sent as
+//! `Date` on every answer), and reserves the shipment lines' quantities in their warehouse
+//! (`ReservedQuantity` grows). Created orders read back like the world's. Not simulated:
+//! cart validation and promotions, payments, XML responses, `Accept-Language` filtering,
+//! catalogs and nodes routes, entry relations and associations, cart search, markets,
+//! organizations routes, the order search filters, common drafts, bulk import/export jobs, and permissions (403). The Service API
 //! publishes no rate limits, so the simulator sends no rate-limit headers and enforces none (429
 //! comes from fault injection). The listing page size and order search size are capped at 1,000
 //! by the simulator only. `startPage` is counted from 0 (the documentation does not say).
@@ -121,10 +168,13 @@ mod customers;
 mod inventory;
 mod locations;
 pub mod mapping;
+mod offers;
 mod orders;
+mod placement;
 mod prices;
 mod products;
 pub mod simulator;
+mod wishlists;
 
 pub use client::OptimizelyClient;
 pub use config::OptimizelyConfig;
@@ -143,6 +193,9 @@ pub fn capabilities() -> &'static [Capability] {
         Capability::Inventory,
         Capability::Locations,
         Capability::Orders,
+        Capability::Wishlists,
+        Capability::Offers,
+        Capability::OrderPlacement,
     ]
 }
 
@@ -169,6 +222,9 @@ pub fn connect(
     c.prices = Some(client.clone());
     c.inventory = Some(client.clone());
     c.locations = Some(client.clone());
-    c.orders = Some(client);
+    c.orders = Some(client.clone());
+    c.wishlists = Some(client.clone());
+    c.offers = Some(client.clone());
+    c.order_placement = Some(client);
     Ok(c)
 }

@@ -442,7 +442,7 @@ pub fn customer(w: &WireCustomer, connector: &ConnectorName) -> CustomerRecord {
 // ---------------------------------------------------------------------------------------------
 // Orders.
 
-fn property<'a>(items: &'a [PropertyItem], key: &str) -> Option<&'a str> {
+pub(crate) fn property<'a>(items: &'a [PropertyItem], key: &str) -> Option<&'a str> {
     items
         .iter()
         .find(|p| p.key.eq_ignore_ascii_case(key))
@@ -562,6 +562,211 @@ pub fn order(po: &WirePurchaseOrder, customer: CustomerNumber) -> Result<Order, 
         lines,
         shipments,
         total: Money::new(po.total, currency),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The journeys: wishlist carts, offer carts and the purchase orders the connector places.
+
+/// The name of a customer's wishlist cart.
+pub const WISHLIST_CART: &str = "Wishlist";
+/// The name of an offer's cart is this prefix and the offer's key (see [`OfferNumber`]).
+pub const OFFER_CART_PREFIX: &str = "Offer-";
+/// Line item meta field: when a wishlist line was added (ISO 8601, UTC).
+pub const LINE_ADDED_AT: &str = "AddedAt";
+/// Line item meta field: the channel a wishlist line was added from.
+pub const LINE_CHANNEL: &str = "Channel";
+/// Order meta field: `ClickAndCollect`, `ShipFromStore` or `HomeDelivery`.
+pub const ORDER_FULFILMENT: &str = "Fulfilment";
+/// Order and offer cart meta field: the idempotency key that created it.
+pub const IDEMPOTENCY_KEY: &str = "IdempotencyKey";
+/// Order meta field: the offer an order was converted from.
+pub const ORDER_OFFER_NUMBER: &str = "OfferNumber";
+/// Offer cart meta field: until when the offer can be converted (ISO 8601, UTC).
+pub const OFFER_VALID_UNTIL: &str = "ValidUntil";
+/// Offer cart meta field: the store it was composed in.
+pub const OFFER_STORE_CODE: &str = "StoreCode";
+/// Offer cart meta field: the associate who composed it.
+pub const OFFER_CREATED_BY: &str = "CreatedBy";
+/// Offer cart meta field: the key of the conversion that claimed the offer.
+pub const OFFER_CONVERSION_KEY: &str = "ConversionKey";
+/// Offer cart meta field: the order the offer became.
+pub const OFFER_ORDER_NUMBER: &str = "OrderNumber";
+
+/// The lines of an order form set (order form lines, then shipment lines), each once, in the
+/// order the site keeps them.
+pub fn form_lines(forms: &[crate::client::WireOrderForm]) -> Vec<&WireLineItem> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for form in forms {
+        for li in form
+            .line_items
+            .iter()
+            .chain(form.shipments.iter().flat_map(|s| &s.line_items))
+        {
+            if seen.insert(li.line_item_id) {
+                out.push(li);
+            }
+        }
+    }
+    out
+}
+
+/// A customer's wishlist from their `Wishlist` cart (`None`: they have none yet).
+pub fn wishlist(
+    cart: Option<&crate::client::WireCart>,
+    customer: &CustomerNumber,
+) -> Result<Wishlist, String> {
+    let mut items: Vec<WishlistItem> = Vec::new();
+    if let Some(cart) = cart {
+        let modified = parse_time(&cart.modified).ok();
+        for li in form_lines(&cart.order_forms) {
+            let sku = Sku::new(li.code.trim());
+            if sku.as_str().is_empty() || items.iter().any(|i| i.sku == sku) {
+                continue;
+            }
+            let added_at = match property(&li.properties, LINE_ADDED_AT) {
+                Some(t) => parse_time(t).map_err(|e| format!("wishlist line {sku}: {e}"))?,
+                None => {
+                    modified.ok_or_else(|| format!("wishlist line {sku}: no {LINE_ADDED_AT}"))?
+                }
+            };
+            items.push(WishlistItem {
+                channel: property(&li.properties, LINE_CHANNEL).and_then(|c| c.parse().ok()),
+                added_at,
+                sku,
+            });
+        }
+    }
+    Ok(Wishlist {
+        customer: customer.clone(),
+        items,
+    })
+}
+
+/// An offer number: `OF{key}-{currency}-{customer number}`. The key (ten hex digits) is a hash
+/// of the customer and the idempotency key that created the offer, and names the offer's cart
+/// (`Offer-OF{key}`); currency and customer name its market and owner, so an offer is read by
+/// number alone (the Service API reads carts by customer, name and market only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferNumber {
+    /// The ten hex digits.
+    pub key: String,
+    /// The offer's currency (its market is the store market of that currency).
+    pub currency: Currency,
+    /// For whom.
+    pub customer: CustomerNumber,
+}
+
+impl OfferNumber {
+    /// The number of the offer `idempotency_key` creates for `customer`.
+    pub fn new(
+        customer: &CustomerNumber,
+        currency: Currency,
+        idempotency_key: &str,
+    ) -> OfferNumber {
+        // FNV-1a, 64 bits: stable across releases and platforms.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in customer
+            .as_str()
+            .bytes()
+            .chain([0u8])
+            .chain(idempotency_key.bytes())
+        {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        OfferNumber {
+            key: format!("{:010X}", h >> 24),
+            currency,
+            customer: customer.clone(),
+        }
+    }
+
+    /// Parses a number made by [`OfferNumber::new`].
+    pub fn parse(number: &str) -> Option<OfferNumber> {
+        let rest = number.trim().strip_prefix("OF")?;
+        let (key, rest) = rest.split_once('-')?;
+        let (currency, customer) = rest.split_once('-')?;
+        if key.len() != 10 || !key.bytes().all(|b| b.is_ascii_hexdigit()) || customer.is_empty() {
+            return None;
+        }
+        Some(OfferNumber {
+            key: key.to_ascii_uppercase(),
+            currency: currency.parse().ok()?,
+            customer: CustomerNumber::new(customer),
+        })
+    }
+
+    /// The offer's cart name.
+    pub fn cart_name(&self) -> String {
+        format!("{OFFER_CART_PREFIX}OF{}", self.key)
+    }
+}
+
+impl std::fmt::Display for OfferNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OF{}-{}-{}", self.key, self.currency, self.customer)
+    }
+}
+
+/// Lines of a cart or order body, numbered 10000, 20000, ... in the site's order.
+pub fn lines_of(
+    forms: &[crate::client::WireOrderForm],
+    currency: Currency,
+    location: Option<&LocationId>,
+) -> Vec<OrderLine> {
+    form_lines(forms)
+        .into_iter()
+        .enumerate()
+        .map(|(k, li)| OrderLine {
+            line_no: (k as u32 + 1) * 10_000,
+            sku: Sku::new(li.code.trim()),
+            description: li.display_name.clone(),
+            quantity: li.quantity,
+            unit_price: Money::new(li.placed_price, currency),
+            line_total: Money::new(li.extended_price, currency),
+            location: location.cloned(),
+        })
+        .collect()
+}
+
+/// An offer from its cart, as of the site's clock `now`.
+pub fn offer(
+    cart: &crate::client::WireCart,
+    number: &OfferNumber,
+    now: DateTime<Utc>,
+) -> Result<Offer, String> {
+    let currency: Currency = cart
+        .billing_currency
+        .trim()
+        .parse()
+        .map_err(|e| format!("offer {number}: BillingCurrency: {e}"))?;
+    let valid_until = property(&cart.properties, OFFER_VALID_UNTIL)
+        .ok_or_else(|| format!("offer {number}: no {OFFER_VALID_UNTIL}"))
+        .and_then(|t| {
+            parse_time(t).map_err(|e| format!("offer {number}: {OFFER_VALID_UNTIL}: {e}"))
+        })?;
+    let created_at =
+        parse_time(&cart.created).map_err(|e| format!("offer {number}: Created: {e}"))?;
+    let store = property(&cart.properties, OFFER_STORE_CODE).map(LocationId::new);
+    let lines = lines_of(&cart.order_forms, currency, store.as_ref());
+    let total = Money::new(lines.iter().map(|l| l.line_total.amount).sum(), currency);
+    let status = match property(&cart.properties, OFFER_ORDER_NUMBER) {
+        Some(n) => OfferStatus::Converted(OrderNumber::new(n)),
+        None if now > valid_until => OfferStatus::Expired,
+        None => OfferStatus::Open,
+    };
+    Ok(Offer {
+        number: number.to_string(),
+        customer: number.customer.clone(),
+        lines,
+        total,
+        status,
+        valid_until,
+        created_at,
+        store,
+        created_by: property(&cart.properties, OFFER_CREATED_BY).map(str::to_owned),
     })
 }
 
@@ -767,6 +972,7 @@ mod tests {
             placed_price: dec("100.00"),
             extended_price: dec("200.00"),
             quantity: dec("2"),
+            properties: Vec::new(),
         }
     }
 
@@ -891,5 +1097,32 @@ mod tests {
         let mut bad = p.clone();
         bad.billing_currency = "kroner".into();
         assert!(order(&bad, CustomerNumber::new("C1")).is_err());
+    }
+}
+
+#[cfg(test)]
+mod journey_tests {
+    use super::*;
+
+    #[test]
+    fn offer_numbers_round_trip_and_depend_on_customer_and_key() {
+        let c = CustomerNumber::new("C0000042");
+        let n = OfferNumber::new(&c, Currency::DKK, "key-1");
+        let text = n.to_string();
+        assert!(
+            text.starts_with("OF") && text.ends_with("-DKK-C0000042"),
+            "{text}"
+        );
+        assert_eq!(OfferNumber::parse(&text), Some(n.clone()));
+        assert_eq!(n, OfferNumber::new(&c, Currency::DKK, "key-1"));
+        assert_ne!(n.key, OfferNumber::new(&c, Currency::DKK, "key-2").key);
+        assert_ne!(
+            n.key,
+            OfferNumber::new(&CustomerNumber::new("C0000043"), Currency::DKK, "key-1").key
+        );
+        assert_eq!(n.cart_name(), format!("Offer-OF{}", n.key));
+        assert_eq!(OfferNumber::parse("SO0000001"), None);
+        assert_eq!(OfferNumber::parse("OFXYZ-DKK-C1"), None);
+        assert_eq!(OfferNumber::parse("OF0123456789-12-C1"), None);
     }
 }

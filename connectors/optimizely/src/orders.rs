@@ -15,7 +15,7 @@ use samlet_connector::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 impl OptimizelyClient {
-    fn map_order(
+    pub(crate) fn map_order(
         &self,
         po: &WirePurchaseOrder,
         customer: CustomerNumber,

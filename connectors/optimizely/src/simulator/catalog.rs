@@ -376,7 +376,8 @@ pub fn prices(w: &World, code: &str) -> Response {
 // Stock and warehouses.
 
 /// `GET /entries/{entryCode}/inventories`.
-pub fn inventories(w: &World, code: &str) -> Response {
+/// `reserved(sku, warehouse)` adds the units reserved by orders placed through the API.
+pub fn inventories(w: &World, code: &str, reserved: &dyn Fn(&str, &str) -> i64) -> Response {
     let Some(levels) = w.stock(&Sku::new(code)) else {
         return super::not_found();
     };
@@ -388,7 +389,7 @@ pub fn inventories(w: &World, code: &str) -> Response {
                 "WarehouseCode": s.location.as_str(),
                 "WarehouseLink": link(s.location.as_str(), "Warehouse", format!("/episerverapi/commerce/warehouses/{}", s.location)),
                 "InStockQuantity": s.on_hand,
-                "ReservedQuantity": s.reserved,
+                "ReservedQuantity": s.reserved + reserved(code, s.location.as_str()),
                 "ReorderMinQuantity": 2,
                 "PreorderQuantity": 0,
                 "BackorderQuantity": 0,

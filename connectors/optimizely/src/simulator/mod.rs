@@ -7,7 +7,8 @@
 //!   form encoded) -> `{access_token, token_type: "bearer", expires_in}`; a wrong user or
 //!   password is `400 {"error":"invalid_grant","error_description":...}`.
 //! - `GET /episerverapi/commerce/...` with `Authorization: Bearer`: see [`catalog`], [`orders`]
-//!   and [`customers`] for the routes. A missing or unknown token is
+//!   and [`customers`] for the routes; carts (`GET`/`PUT`/`DELETE`) and `POST /orders` are in
+//!   [`writes`]. A missing or unknown token is
 //!   `401 {"Message":"Authorization has been denied for this request."}`; an unknown entity is a
 //!   bare 404 (Web API's `NotFound()`); an unknown route is 404 with Web API's
 //!   "No HTTP resource was found" message. Error bodies (also of injected faults) are Web API's
@@ -19,13 +20,15 @@
 pub mod catalog;
 pub mod customers;
 pub mod orders;
+pub mod writes;
 
 use crate::config::OptimizelyConfig;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -51,6 +54,7 @@ pub(crate) struct Sim {
     pub(crate) world: Arc<World>,
     pub(crate) tokens: Arc<TokenIssuer>,
     pub(crate) catalog: Arc<catalog::CatalogIndex>,
+    pub(crate) writes: Arc<writes::Writes>,
 }
 
 /// Starts the simulator serving `world` on 127.0.0.1:`port` (0 = free port).
@@ -64,19 +68,31 @@ pub async fn start_with_tokens(
     world: Arc<World>,
     port: u16,
 ) -> std::io::Result<(SimServer, Arc<TokenIssuer>)> {
+    let (server, tokens, _) = start_with_state(world, port).await?;
+    Ok((server, tokens))
+}
+
+/// Like [`start`], and also returns the token issuer and the write state (created carts and
+/// orders, reservations, and the switch that loses the answers of the next writes).
+pub async fn start_with_state(
+    world: Arc<World>,
+    port: u16,
+) -> std::io::Result<(SimServer, Arc<TokenIssuer>, Arc<writes::Writes>)> {
     let tokens = Arc::new(TokenIssuer::default());
+    let state = Arc::new(writes::Writes::new(&world));
     let sim = Sim {
         catalog: Arc::new(catalog::CatalogIndex::new(&world)),
         world,
         tokens: tokens.clone(),
+        writes: state.clone(),
     };
     let router = Router::new()
         .route("/episerverapi/token", post(token))
-        .route("/episerverapi/commerce/{*rest}", get(api))
+        .route("/episerverapi/commerce/{*rest}", any(api))
         .fallback(|uri: Uri, headers: HeaderMap| async move { no_route(&uri, &headers) })
         .with_state(sim);
     let server = SimServer::start(router, vendor_errors, port).await?;
-    Ok((server, tokens))
+    Ok((server, tokens, state))
 }
 
 /// The body of a TOML table (lines `key = value`, no table header, no `kind` key) that
@@ -283,10 +299,33 @@ async fn token(State(sim): State<Sim>, body: String) -> Response {
 async fn api(
     State(sim): State<Sim>,
     Path(rest): Path<String>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    if !bearer(&headers).is_some_and(|t| sim.tokens.is_valid(t)) {
+    let mut resp = route(&sim, &rest, &method, &uri, &headers, &body);
+    // The site's clock, as every ASP.NET answer carries it.
+    let date = sim
+        .writes
+        .now(&sim.world)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        resp.headers_mut().insert(header::DATE, v);
+    }
+    resp
+}
+
+fn route(
+    sim: &Sim,
+    rest: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    if !bearer(headers).is_some_and(|t| sim.tokens.is_valid(t)) {
         let mut resp = web_api_error(
             StatusCode::UNAUTHORIZED,
             "Authorization has been denied for this request.",
@@ -297,9 +336,39 @@ async fn api(
     }
     let seg: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let w = &sim.world;
+    let wr = &sim.writes;
+    if *method != Method::GET {
+        let answer = match (method.as_str(), seg.as_slice()) {
+            ("PUT", ["carts", customer, name, market]) => {
+                Some(writes::put_cart(w, wr, customer, name, market, body))
+            }
+            ("DELETE", ["carts", customer, name, market]) => {
+                Some(writes::delete_cart(wr, customer, name, market))
+            }
+            ("POST", ["orders"]) => Some(writes::post_order(w, wr, body)),
+            _ => None,
+        };
+        return match answer {
+            Some(resp)
+                if resp.status().is_success()
+                    && wr.take_lost(matches!(seg.as_slice(), ["orders"])) =>
+            {
+                writes::lost()
+            }
+            Some(resp) => resp,
+            None => web_api_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!(
+                    "The requested resource does not support http method '{}'.",
+                    method.as_str()
+                ),
+            ),
+        };
+    }
+    let reserved = |sku: &str, warehouse: &str| wr.reserved(sku, warehouse);
     let answer = match seg.as_slice() {
         ["entries", a, "prices"] => Some(catalog::prices(w, a)),
-        ["entries", a, "inventories"] => Some(catalog::inventories(w, a)),
+        ["entries", a, "inventories"] => Some(catalog::inventories(w, a, &reserved)),
         ["entries", a, b] => match (a.parse::<u32>(), b.parse::<u32>()) {
             (Ok(start), Ok(size)) => Some(catalog::entries_page(w, &sim.catalog, start, size)),
             _ => None,
@@ -308,16 +377,17 @@ async fn api(
         ["warehouses"] => Some(catalog::warehouses(w)),
         ["warehouses", code] => Some(catalog::warehouse(w, code)),
         ["orders", "search", start, max] => match (start.parse::<u32>(), max.parse::<u32>()) {
-            (Ok(start), Ok(max)) => Some(orders::search(w, start, max)),
+            (Ok(start), Ok(max)) => Some(orders::search(w, wr, start, max)),
             _ => None,
         },
-        ["orders", customer, "all"] => Some(orders::of_customer(w, customer)),
-        ["orders", id] => id.parse::<u64>().ok().map(|id| orders::order(w, id)),
+        ["orders", customer, "all"] => Some(orders::of_customer(w, wr, customer)),
+        ["orders", id] => id.parse::<u64>().ok().map(|id| orders::order(w, wr, id)),
+        ["carts", customer, name, market] => Some(writes::get_cart(w, wr, customer, name, market)),
         ["customers", "contact", id] => Some(customers::contact(w, id)),
         ["samlet", "customers"] => Some(customers::lookup(w, uri.query().unwrap_or(""))),
         _ => None,
     };
-    answer.unwrap_or_else(|| no_route(&uri, &headers))
+    answer.unwrap_or_else(|| no_route(uri, headers))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! Order meta fields `SalesChannel` and `StoreCode` say where the order was placed.
 
 use super::customers::{contact_id, contact_index};
+use super::writes::Writes;
 use super::{alpha3, bad_request, country_name, guid, num, ok, time};
 use axum::response::Response;
 use rust_decimal::Decimal;
@@ -219,20 +220,24 @@ pub fn purchase_order(w: &World, j: u32) -> Value {
 }
 
 /// `GET /orders/{orderGroupId}`.
-pub fn order(w: &World, id: u64) -> Response {
+pub fn order(w: &World, writes: &Writes, id: u64) -> Response {
     match u32::try_from(id).ok().filter(|&j| j < w.order_count()) {
         Some(j) => ok(&purchase_order(w, j)),
-        None => super::not_found(),
+        None => match writes.order(w, id) {
+            Some(po) => ok(&po),
+            None => super::not_found(),
+        },
     }
 }
 
 /// `GET /orders/{customerId}/all`.
-pub fn of_customer(w: &World, customer: &str) -> Response {
+pub fn of_customer(w: &World, writes: &Writes, customer: &str) -> Response {
     let orders: Vec<Value> = match contact_index(w, customer) {
         Some(i) => w
             .orders_of(i)
             .iter()
             .map(|&j| purchase_order(w, j))
+            .chain(writes.orders_of(i))
             .collect(),
         None => Vec::new(),
     };
@@ -240,15 +245,23 @@ pub fn of_customer(w: &World, customer: &str) -> Response {
 }
 
 /// `GET /orders/search/{start}/{maxCount}`.
-pub fn search(w: &World, start: u32, max: u32) -> Response {
+pub fn search(w: &World, writes: &Writes, start: u32, max: u32) -> Response {
     if !(1..=MAX_SEARCH).contains(&max) {
         return bad_request(&format!(
             "maxCount must be between 1 and {MAX_SEARCH} (a limit of this simulator)."
         ));
     }
     let end = start.saturating_add(max).min(w.order_count());
-    let orders: Vec<Value> = (start.min(end)..end)
+    let mut orders: Vec<Value> = (start.min(end)..end)
         .map(|j| purchase_order(w, j))
         .collect();
+    let from = u64::from(start.max(w.order_count()));
+    let left = u64::from(max) - orders.len() as u64;
+    orders.extend(
+        writes
+            .orders_between(from, u64::MAX)
+            .into_iter()
+            .take(left as usize),
+    );
     ok(&Value::Array(orders))
 }
