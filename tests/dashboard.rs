@@ -182,6 +182,24 @@ async fn the_dashboard_shows_systems_and_channels_and_a_stopped_system_turns_dow
                 );
             }
             assert!(dom.contains("data-channel=\"web\"") && dom.contains("data-channel=\"pos\""));
+            // The tiles and charts carry the live, non-zero figures.
+            let values = |metric: &str| -> Vec<f64> {
+                dom.split(&format!("data-metric=\"{metric}\" data-value=\""))
+                    .skip(1)
+                    .filter_map(|rest| rest.split('"').next()?.parse().ok())
+                    .collect()
+            };
+            let calls = values("calls");
+            assert!(
+                calls.len() >= 4 && calls.iter().all(|c| *c > 0.0),
+                "calls per tile: {calls:?}"
+            );
+            assert!(values("p99").iter().any(|p| *p > 0.0));
+            assert!(
+                values("requests").iter().any(|r| *r > 0.0),
+                "channel requests"
+            );
+            assert!(dom.contains("<svg"), "charts are drawn");
             let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
             let arg = format!("--screenshot={}", shot.display());
             tokio::task::spawn_blocking(move || browser(&bin, &url, &[&arg]))
