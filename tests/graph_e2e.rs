@@ -606,6 +606,62 @@ async fn cross_site_requests_and_mutations_over_get_are_refused(stack: Stack) {
     };
     let resp = get("mutation { removeFromWishlist(customerNumber: \"C0000001\", sku: \"X\") { customerNumber } }").await.unwrap();
     assert_eq!(resp.status(), 405);
+    // A query that fans out through aliases is refused before it runs.
+    let many: String = (0..31)
+        .map(|i| format!("a{i}: locations {{ code }} "))
+        .collect();
+    let v = g.query_with(&format!("{{ {many} }}"), json!({}), &[]).await;
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("31 aliases"),
+        "{v:#}"
+    );
+    // Automatic persisted queries: the hash alone is unknown at first, then runs once registered.
+    let q = "{ locations { code } }";
+    let hash = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(q.as_bytes()))
+    };
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let v: Value = g
+        .http
+        .post(format!("{}/graphql", g.url))
+        .json(&json!({ "extensions": ext }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["errors"][0]["message"], "PersistedQueryNotFound", "{v:#}");
+    let v: Value = g
+        .http
+        .post(format!("{}/graphql", g.url))
+        .json(&json!({ "query": q, "extensions": ext }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(v.get("errors").is_none(), "{v:#}");
+    let v: Value = g
+        .http
+        .post(format!("{}/graphql", g.url))
+        .json(&json!({ "extensions": ext }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["data"]["locations"].as_array().unwrap().len(),
+        g.world().locations().len(),
+        "{v:#}"
+    );
     let resp = get("{ locations { code } }").await.unwrap();
     assert_eq!(resp.status(), 200);
     let v: Value = resp.json().await.unwrap();

@@ -89,6 +89,8 @@ pub struct ServerConfig {
     pub max_depth: usize,
     /// Highest accepted query complexity (one point per field).
     pub max_complexity: usize,
+    /// Most aliases one query may use.
+    pub max_aliases: usize,
     /// Serve the operations dashboard at `/dashboard` and metrics at `/metrics`.
     pub dashboard: bool,
     /// How often each upstream's address is probed (a TCP connect: no vendor quota), e.g. `"5s"`.
@@ -106,6 +108,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(15),
             max_depth: 16,
             max_complexity: 5_000,
+            max_aliases: 30,
             dashboard: true,
             probe_interval: Duration::from_secs(5),
         }

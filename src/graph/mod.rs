@@ -5,6 +5,7 @@ pub mod customer;
 pub mod errors;
 pub mod ids;
 pub mod journey;
+pub mod limits;
 pub mod loaders;
 pub mod location;
 pub mod money;
@@ -13,6 +14,9 @@ pub mod product;
 
 use crate::config::ServerConfig;
 use async_graphql::connection::{Connection, Edge};
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
 use async_graphql::{Context, EmptySubscription, Interface, Object, Result, Schema, ID};
 use customer::Customer;
 use ids::NodeType;
@@ -344,6 +348,11 @@ pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
     let mut b = Schema::build(Query, journey::Mutation, EmptySubscription)
         .register_output_type::<Node>()
         .limit_depth(server.max_depth)
+        .extension(limits::AliasLimit {
+            max: server.max_aliases,
+        })
+        // Automatic persisted queries: clients send a query's hash instead of its text.
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)))
         .limit_complexity(server.max_complexity);
     if !server.introspection {
         b = b.disable_introspection();
