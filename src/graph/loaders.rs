@@ -340,7 +340,7 @@ impl Loader<MatchKey> for Upstreams {
         for key in keys {
             let mut customers: Vec<Arc<UnifiedCustomer>> = Vec::new();
             let mut seen = HashSet::new();
-            for (si, m) in found.iter().enumerate() {
+            for m in &found {
                 for r in m.get(key).into_iter().flatten() {
                     match &r.number {
                         Some(n) if seen.insert(n.clone()) => {
@@ -362,7 +362,6 @@ impl Loader<MatchKey> for Upstreams {
                         })),
                     }
                 }
-                let _ = si;
             }
             if !customers.is_empty() || !failures.is_empty() {
                 out.insert(
