@@ -4,7 +4,7 @@
 //! e-mail, phone) is answered by index lookups, anything else by scanning in index order.
 
 use super::journal::{DocLine, Journal, PlacedOrder, Quote};
-use super::odata::{Expr, Nav};
+use super::odata::{Expr, FilterExt, Nav};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use samlet_connector::context::{Currency, PriceChannel};

@@ -32,7 +32,7 @@ use axum::routing::{any, post};
 use axum::Router;
 use entities::{entity_set, Db, Route, Rows};
 use journal::Journal;
-use odata::{ODataError, Position};
+use odata::{FilterExt, ODataError, Position};
 use samlet_testkit::sim::{bearer, SimServer, TokenIssuer};
 use samlet_testkit::World;
 use serde_json::{json, Value};
@@ -554,7 +554,7 @@ fn collection(
         )
     };
     if let Some(f) = &filter {
-        if f.node_count() > odata::MAX_NODE_COUNT {
+        if f.node_count(&odata::DIALECT) > odata::MAX_NODE_COUNT {
             return Err(ODataError::bad_request(
                 "BadRequest_InvalidRequestUrl",
                 format!(

@@ -4,7 +4,7 @@
 //! OData error, so a `$batch` sub-request runs exactly what the direct call runs.
 
 use super::entities::{self, Rec, Set};
-use super::odata::{self, Collation, ODataError, Options, MAX_TOP};
+use super::odata::{self, Collation, ODataError, Options, Pinned, MAX_TOP};
 use super::Sim;
 use crate::client::MAX_BATCH_REQUESTS;
 use axum::body::Bytes;
@@ -82,7 +82,7 @@ fn matching(sim: &Sim, set: Set, o: &Options) -> Vec<(Rec, serde_json::Map<Strin
         .filter(|(r, row)| match &o.filter {
             None => true,
             Some(f) => f
-                .eval(&|p: &[String]| r.value_at(sim, row, p), c)
+                .eval(&|p: &[String]| r.value_at(sim, row, p), &odata::DIALECT, c)
                 .as_bool()
                 .unwrap_or(false),
         })

@@ -5,6 +5,10 @@
 //!
 //! A simulator supplies its vendor's error body through [`VendorErrors`], so an injected 503
 //! looks exactly like the vendor's own.
+//!
+//! [`odata`] holds the OData v4 `$filter` language that the OData simulators share.
+
+pub mod odata;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
