@@ -62,7 +62,7 @@ impl CustomerSource for CreatioCustomers {
                 if !seen.insert((query.entity, record.source.native_id.clone())) {
                     continue;
                 }
-                for key in mapping::keys_of(&record) {
+                for key in record.match_keys() {
                     if wanted.contains(&key) {
                         found.entry(key).or_default().push(record.clone());
                     }

@@ -196,24 +196,6 @@ pub(crate) fn account(cx: &MapContext<'_>, row: &Row) -> Result<CustomerRecord, 
     Ok(r)
 }
 
-/// The match keys a record answers to.
-pub(crate) fn keys_of(r: &CustomerRecord) -> Vec<MatchKey> {
-    let mut keys = Vec::with_capacity(4);
-    if let Some(n) = &r.number {
-        keys.push(MatchKey::CustomerNumber(n.clone()));
-    }
-    if let Some(e) = &r.email {
-        keys.push(MatchKey::Email(e.clone()));
-    }
-    if let Some(p) = &r.phone {
-        keys.push(MatchKey::Phone(p.clone()));
-    }
-    if let Some(l) = &r.loyalty_number {
-        keys.push(MatchKey::LoyaltyNumber(l.clone()));
-    }
-    keys
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,7 +246,7 @@ mod tests {
             rec.updated_at.unwrap().to_rfc3339(),
             "2024-05-01T10:00:00+00:00"
         );
-        assert_eq!(keys_of(&rec).len(), 3);
+        assert_eq!(rec.match_keys().len(), 3);
     }
 
     #[test]
@@ -302,7 +284,7 @@ mod tests {
             rec.updated_at.unwrap().to_rfc3339(),
             "2024-05-01T08:00:00+00:00"
         );
-        assert_eq!(keys_of(&rec).len(), 4);
+        assert_eq!(rec.match_keys().len(), 4);
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl CustomerSource for SalesforceCustomers {
                 if !seen.insert(record.source.native_id.clone()) {
                     continue;
                 }
-                for key in mapping::keys_of(&record) {
+                for key in record.match_keys() {
                     if wanted.contains(&key) {
                         found.entry(key).or_default().push(record.clone());
                     }

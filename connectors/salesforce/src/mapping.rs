@@ -268,24 +268,6 @@ pub(crate) fn wishlist(customer: &CustomerNumber, rows: &[WishRow]) -> Wishlist 
     }
 }
 
-/// The match keys a record answers to.
-pub(crate) fn keys_of(r: &CustomerRecord) -> Vec<MatchKey> {
-    let mut keys = Vec::with_capacity(4);
-    if let Some(n) = &r.number {
-        keys.push(MatchKey::CustomerNumber(n.clone()));
-    }
-    if let Some(e) = &r.email {
-        keys.push(MatchKey::Email(e.clone()));
-    }
-    if let Some(p) = &r.phone {
-        keys.push(MatchKey::Phone(p.clone()));
-    }
-    if let Some(l) = &r.loyalty_number {
-        keys.push(MatchKey::LoyaltyNumber(l.clone()));
-    }
-    keys
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,7 +339,7 @@ mod tests {
         );
         assert_eq!(rec.phone.as_deref(), Some("+4520000001"));
         assert_eq!(rec.loyalty_number.as_deref(), Some("71000010"));
-        assert_eq!(keys_of(&rec).len(), 4);
+        assert_eq!(rec.match_keys().len(), 4);
     }
 
     #[test]

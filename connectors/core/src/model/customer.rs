@@ -92,6 +92,17 @@ impl CustomerRecord {
         }
     }
 
+    /// Every match key this record answers to (customer number, e-mail, phone, loyalty
+    /// number), so a batch lookup can file the record under each key that was asked for.
+    pub fn match_keys(&self) -> Vec<MatchKey> {
+        let mut keys = Vec::with_capacity(4);
+        keys.extend(self.number.clone().map(MatchKey::CustomerNumber));
+        keys.extend(self.email.clone().map(MatchKey::Email));
+        keys.extend(self.phone.clone().map(MatchKey::Phone));
+        keys.extend(self.loyalty_number.clone().map(MatchKey::LoyaltyNumber));
+        keys
+    }
+
     /// Whether this record answers `key`.
     pub fn matches(&self, key: &MatchKey) -> bool {
         match key {
@@ -181,6 +192,26 @@ pub fn normalize_phone(raw: &str, default_country: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_answers_to_each_key_it_holds() {
+        let mut r = CustomerRecord::new(SourceRef {
+            connector: crate::ids::ConnectorName::new("crm"),
+            system: "salesforce".into(),
+            native_id: "003".into(),
+        });
+        r.email = Some("a@b.dk".into());
+        r.loyalty_number = Some("71000001".into());
+        let keys = r.match_keys();
+        assert_eq!(
+            keys,
+            vec![
+                MatchKey::Email("a@b.dk".into()),
+                MatchKey::LoyaltyNumber("71000001".into())
+            ]
+        );
+        assert!(keys.iter().all(|k| r.matches(k)));
+    }
 
     #[test]
     fn emails_compare_case_insensitively() {
