@@ -4,6 +4,7 @@
 //!
 //! The library holds everything; the binary (`main.rs`) only parses the command line.
 
+pub mod auth;
 pub mod cache;
 pub mod config;
 mod dashboard;

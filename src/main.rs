@@ -218,14 +218,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match listener {
                 Some(listener) => {
                     println!("GraphQL and IDE: http://{addr}/graphql");
+                    print_tokens(&stack);
                     samlet::serve(config, listener, shutdown_signal()).await?;
                 }
                 None => {
+                    print_tokens(&stack);
                     println!("simulators only; serve the gateway with `samlet serve --config FILE` (see --write-config)");
                     shutdown_signal().await;
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(feature = "demo")]
+fn print_tokens(stack: &samlet::demo::DemoStack) {
+    println!("Catalogue queries need no token; customer data does. Demo tokens (24 h), sent as `Authorization: Bearer <token>`:");
+    for (who, token) in stack.sample_tokens() {
+        println!("  {who}: {token}");
     }
 }

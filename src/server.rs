@@ -27,8 +27,6 @@ pub const STORE_HEADER: &str = "samlet-store";
 pub const LOCALE_HEADER: &str = "samlet-locale";
 /// Header naming the currency.
 pub const CURRENCY_HEADER: &str = "samlet-currency";
-/// Header naming the store associate acting (a stopgap until bearer tokens carry identity).
-pub const STAFF_HEADER: &str = "samlet-staff-id";
 /// Header naming the customer group.
 pub const CUSTOMER_GROUP_HEADER: &str = "samlet-customer-group";
 
@@ -37,6 +35,7 @@ pub(crate) struct AppState {
     schema: CommerceSchema,
     pub(crate) gateway: Arc<Gateway>,
     ide: bool,
+    auth: Option<Arc<crate::auth::Authenticator>>,
 }
 
 /// Everything the server needs, built once.
@@ -60,6 +59,10 @@ impl App {
     pub fn new(config: Config) -> anyhow::Result<App> {
         let gateway = Arc::new(Gateway::connect(&config)?);
         let schema = graph::build_schema(&config.server);
+        let auth = match &config.auth {
+            Some(a) => Some(Arc::new(crate::auth::Authenticator::new(a)?)),
+            None => None,
+        };
         // Probing needs a runtime; `App::new` outside one (e.g. building a router in a unit
         // test) just skips it.
         let tasks = match tokio::runtime::Handle::try_current() {
@@ -73,6 +76,7 @@ impl App {
                 schema,
                 gateway,
                 ide: config.server.ide,
+                auth,
             },
             config,
             tasks,
@@ -167,22 +171,100 @@ pub fn request_context(
     })
 }
 
+/// A request refused before it runs: a GraphQL error body with `code` in its extensions.
+fn refuse(status: StatusCode, code: &'static str, msg: String) -> Response {
+    let err = async_graphql::ServerError::new(msg, None);
+    let mut resp = async_graphql::Response::from_errors(vec![err]);
+    resp.extensions
+        .insert("code".into(), async_graphql::Value::from(code));
+    let mut out = (status, GraphQLResponse::from(resp)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        out.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+    }
+    out
+}
+
+/// The caller a request's bearer token proves (anonymous without one), and what the caller
+/// fixes in the context: a store associate's store, a customer's group. A customer group or
+/// store the caller may not choose is refused.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    cx: &mut RequestContext,
+) -> Result<(), Response> {
+    let token = match header(headers, "authorization") {
+        None => None,
+        Some(v) => match v.split_once(' ') {
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => Some(t.trim()),
+            _ => {
+                return Err(refuse(
+                    StatusCode::UNAUTHORIZED,
+                    graph::errors::UNAUTHENTICATED,
+                    "Authorization: only `Bearer <token>` is accepted".into(),
+                ))
+            }
+        },
+    };
+    // The customer group a customer's token carries (anonymous callers have none).
+    let mut token_group = None;
+    if let Some(token) = token {
+        let Some(auth) = &state.auth else {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                graph::errors::UNAUTHENTICATED,
+                "this gateway verifies no tokens ([auth] is not configured); send none".into(),
+            ));
+        };
+        let id = auth.verify(token).await.map_err(|e| {
+            refuse(
+                StatusCode::UNAUTHORIZED,
+                graph::errors::UNAUTHENTICATED,
+                format!("bearer token rejected: {e}"),
+            )
+        })?;
+        cx.caller = id.caller;
+        token_group = id.customer_group;
+    }
+    let forbidden = |msg: String| refuse(StatusCode::FORBIDDEN, graph::errors::FORBIDDEN, msg);
+    match &cx.caller {
+        Caller::StoreAssociate { store, .. } => match &cx.store {
+            Some(asked) if asked != store => {
+                return Err(forbidden(format!(
+                    "{STORE_HEADER}: a store associate of {store} cannot act in {asked}"
+                )))
+            }
+            _ => cx.store = Some(store.clone()),
+        },
+        Caller::Anonymous | Caller::Customer(_) => {
+            if let Some(asked) = header(headers, CUSTOMER_GROUP_HEADER) {
+                if token_group.as_ref().map(|g| g.as_str()) != Some(asked) {
+                    return Err(forbidden(format!(
+                        "{CUSTOMER_GROUP_HEADER}: only a store associate or a service chooses the customer group; a customer's token carries theirs"
+                    )));
+                }
+            }
+            cx.customer_group = token_group;
+        }
+        Caller::Service(_) => {}
+    }
+    Ok(())
+}
+
 async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Request) -> Response {
-    let cx = match request_context(headers, &state.gateway.defaults) {
+    let mut cx = match request_context(headers, &state.gateway.defaults) {
         Ok(cx) => cx,
         Err(msg) => {
-            let err = async_graphql::ServerError::new(msg, None);
-            let mut resp = async_graphql::Response::from_errors(vec![err]);
-            resp.extensions.insert(
-                "code".into(),
-                async_graphql::Value::from(graph::errors::BAD_USER_INPUT),
-            );
-            return (StatusCode::BAD_REQUEST, GraphQLResponse::from(resp)).into_response();
+            return refuse(StatusCode::BAD_REQUEST, graph::errors::BAD_USER_INPUT, msg);
         }
     };
+    if let Err(refused) = authenticate(state, headers, &mut cx).await {
+        return refused;
+    }
     let channel = cx.channel;
-    let mut scope = Scope::new(state.gateway.clone(), cx);
-    scope.staff_id = header(headers, STAFF_HEADER).map(str::to_owned);
+    let scope = Scope::new(state.gateway.clone(), cx);
     let recognised = scope.recognised.clone();
     let resp = state.schema.execute(req.data(scope)).await;
     let recognised = std::mem::take(&mut *recognised.lock().unwrap_or_else(|e| e.into_inner()));

@@ -31,6 +31,7 @@ fn free_port() -> u16 {
 const GOOD_SF_SECRET: &str = "demo-secret";
 const GOOD_AKENEO_PASSWORD: &str = "demo-password";
 const WRONG_KLAVIYO_KEY: &str = "pk_WRONG-SECRET-9f3a7c";
+const JWT_SECRET: &str = "jwt-secret-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_logs_errors_metrics_or_check_output() {
@@ -75,8 +76,21 @@ async fn no_secret_reaches_logs_errors_metrics_or_check_output() {
             &format!("api_key = \"{}\"", samlet_klaviyo::simulator::DEMO_API_KEY),
             &format!("api_key = \"{WRONG_KLAVIYO_KEY}\""),
         );
+    // The token-signing secret from the environment too.
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("shared_secret = ") {
+                "shared_secret = \"${JWT_SECRET}\"".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(
-        text.contains("${SF_SECRET}")
+        text.contains("${JWT_SECRET}")
+            && text.contains("${SF_SECRET}")
             && text.contains("${AKENEO_PASSWORD}")
             && text.contains(WRONG_KLAVIYO_KEY)
     );
@@ -89,6 +103,7 @@ async fn no_secret_reaches_logs_errors_metrics_or_check_output() {
             .arg(&config)
             .env("SF_SECRET", GOOD_SF_SECRET)
             .env("AKENEO_PASSWORD", GOOD_AKENEO_PASSWORD)
+            .env("JWT_SECRET", JWT_SECRET)
             .env("RUST_LOG", "debug")
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&err).unwrap())
@@ -103,7 +118,27 @@ async fn no_secret_reaches_logs_errors_metrics_or_check_output() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let token = samlet::auth::mint_hs256(
+        JWT_SECRET,
+        json!({ "role": "service", "sub": "secrets-test", "iss": samlet::demo::DEMO_ISSUER, "aud": samlet::demo::DEMO_AUDIENCE }),
+        Duration::from_secs(600),
+    );
+    // A token signed with the wrong secret is refused without being echoed.
+    let forged = samlet::auth::mint_hs256(
+        "forged-secret-forged-secret-forged-secret",
+        json!({ "role": "service", "sub": "intruder", "iss": samlet::demo::DEMO_ISSUER, "aud": samlet::demo::DEMO_AUDIENCE }),
+        Duration::from_secs(600),
+    );
     let mut served = String::new();
+    let refused = http
+        .post(format!("{url}/graphql"))
+        .bearer_auth(&forged)
+        .json(&json!({ "query": "{ order(number: \"SO0039014\") { status } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    served.push_str(&refused.text().await.unwrap());
     for q in [
         r#"{ product(sku: "P000042-GREEN") { name price { amount { amount } } stock { available } } }"#,
         r#"{ customer(customerNumber: "C0000012") { email consents { granted } sources { system } } }"#,
@@ -113,6 +148,7 @@ async fn no_secret_reaches_logs_errors_metrics_or_check_output() {
     ] {
         let body = http
             .post(format!("{url}/graphql"))
+            .bearer_auth(&token)
             .json(&json!({ "query": q }))
             .send()
             .await
@@ -145,6 +181,7 @@ async fn no_secret_reaches_logs_errors_metrics_or_check_output() {
         .arg(&config)
         .env("SF_SECRET", GOOD_SF_SECRET)
         .env("AKENEO_PASSWORD", GOOD_AKENEO_PASSWORD)
+        .env("JWT_SECRET", JWT_SECRET)
         .output()
         .unwrap();
     let unset = Command::new(bin)
@@ -168,7 +205,14 @@ async fn no_secret_reaches_logs_errors_metrics_or_check_output() {
         printed.push_str(&String::from_utf8_lossy(&o.stdout));
         printed.push_str(&String::from_utf8_lossy(&o.stderr));
     }
-    for secret in [GOOD_SF_SECRET, GOOD_AKENEO_PASSWORD, WRONG_KLAVIYO_KEY] {
+    for secret in [
+        GOOD_SF_SECRET,
+        GOOD_AKENEO_PASSWORD,
+        WRONG_KLAVIYO_KEY,
+        JWT_SECRET,
+        token.as_str(),
+        forged.as_str(),
+    ] {
         assert!(
             !printed.contains(secret),
             "`{secret}` leaked into the gateway's output"

@@ -35,6 +35,8 @@ pub struct Config {
     pub customer_precedence: BTreeMap<String, Vec<ConnectorName>>,
     /// The shared cache for catalogue data.
     pub cache: CacheConfig,
+    /// Bearer-token verification; without it every caller is anonymous (catalogue only).
+    pub auth: Option<crate::auth::AuthConfig>,
 }
 
 /// The shared cache (`[cache]`), per capability. Customer-private data is never cached.
@@ -225,6 +227,8 @@ struct RawConfig {
     customers: CustomersSection,
     #[serde(default)]
     cache: CacheConfig,
+    #[serde(default)]
+    auth: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -297,6 +301,9 @@ impl Config {
         for (name, table) in raw.connectors.iter_mut() {
             let mut path = vec!["connectors".to_owned(), name.clone()];
             interpolate_table(table, text, env, &mut path, &mut problems);
+        }
+        if let Some(auth) = raw.auth.as_mut() {
+            interpolate_table(auth, text, env, &mut vec!["auth".to_owned()], &mut problems);
         }
         let config = validate(raw, text, &mut problems);
         // Report in file order, as an editor would list them.
@@ -536,6 +543,17 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         }
         customer_precedence.insert(field, list);
     }
+    let auth = raw.auth.and_then(|table| {
+        let path = ["auth".to_owned()];
+        let auth: crate::auth::AuthConfig = registry::deserialize(table, &path, text, problems)?;
+        match auth.problem() {
+            Some(p) => {
+                problems.push(locate::key(text, &path, p));
+                None
+            }
+            None => Some(auth),
+        }
+    });
     Config {
         server: raw.server,
         defaults: raw.defaults,
@@ -543,6 +561,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         capabilities,
         customer_precedence,
         cache: raw.cache,
+        auth,
     }
 }
 

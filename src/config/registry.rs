@@ -114,7 +114,7 @@ vendors! {
     "vendure" => Vendure(samlet_vendure::VendureConfig),
 }
 
-fn deserialize<T: DeserializeOwned>(
+pub(super) fn deserialize<T: DeserializeOwned>(
     table: toml::Table,
     path: &[String],
     text: &str,

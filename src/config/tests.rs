@@ -114,3 +114,29 @@ fn per_connector_upstream_settings_override_the_global_ones() {
         "unset everywhere: the default"
     );
 }
+
+#[test]
+fn auth_needs_exactly_one_key_source_and_takes_secrets_from_the_environment() {
+    let e = parse("[auth]\nissuer = \"https://id.example/\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("test.toml:1:1: auth: name where keys come from"),
+        "{e}"
+    );
+    let e = parse("[auth]\nshared_secret = \"${SET}\"\njwks_url = \"https://id.example/jwks\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("name one key source"), "{e}");
+    let e = parse("[auth]\nshared_secret = \"${UNSET}\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("test.toml:2:1: auth.shared_secret: environment variable `UNSET`"),
+        "{e}"
+    );
+    let e = parse("[auth]\njwks_uri = \"https://id.example/jwks\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("jwks_uri"), "{e}");
+}

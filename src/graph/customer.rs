@@ -248,6 +248,7 @@ impl Customer {
         };
         let first = first as usize;
         let s = scope(ctx)?;
+        s.may_access(Some(number))?;
         let orders = s
             .loader
             .load_one(CustomerOrders(number.clone(), offset + first + 1))
@@ -277,14 +278,25 @@ impl Customer {
 /// path (a partial answer); when all that could answer failed, the field fails.
 pub async fn find(ctx: &Context<'_>, key: model::MatchKey) -> Result<Option<Customer>> {
     let s = scope(ctx)?;
+    s.may_look_up_customers()?;
+    // A customer may only find themselves; asking for anyone else gets the same answer
+    // whether that person exists or not (no way to probe who is a customer).
+    let own_only = matches!(s.caller(), samlet_connector::context::Caller::Customer(_));
     let found = s
         .loader
         .load_one(key)
         .await
         .map_err(|e| errors::connector_error(&e))?;
-    let Some(found) = found else { return Ok(None) };
+    let Some(found) = found else {
+        return if own_only {
+            s.may_access(None).map(|_| None)
+        } else {
+            Ok(None)
+        };
+    };
     match found.customers.first() {
         Some(c) => {
+            s.may_access(c.number.as_ref())?;
             if let Some(n) = &c.number {
                 s.recognised
                     .lock()
@@ -300,6 +312,7 @@ pub async fn find(ctx: &Context<'_>, key: model::MatchKey) -> Result<Option<Cust
         }
         None => match found.failures.first() {
             Some(f) => Err(errors::connector_error(f)),
+            None if own_only => s.may_access(None).map(|_| None),
             None => Ok(None),
         },
     }

@@ -9,6 +9,10 @@ use samlet_connector::{ConnectorError, ErrorKind};
 pub const NOT_FOUND: &str = "NOT_FOUND";
 /// A query's arguments are malformed (e.g. a bad global id).
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+/// The field needs a signed-in caller and the request had no (valid) bearer token.
+pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+/// The caller is known but may not see or do this.
+pub const FORBIDDEN: &str = "FORBIDDEN";
 
 /// The message a client sees for a connector failure of `kind`.
 fn public_message(kind: ErrorKind) -> &'static str {

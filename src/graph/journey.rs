@@ -97,6 +97,7 @@ impl Wishlist {
 /// Reads a customer's wishlist.
 pub async fn wishlist_of(ctx: &Context<'_>, customer: &CustomerNumber) -> Result<Wishlist> {
     let s = scope(ctx)?;
+    s.may_access(Some(customer))?;
     let w = served(&s.gateway.wishlists, "wishlists")?;
     w.source
         .wishlist(&s.cx, customer)
@@ -240,6 +241,7 @@ impl Voucher {
 /// A customer's vouchers.
 pub async fn vouchers_of(ctx: &Context<'_>, customer: &CustomerNumber) -> Result<Vec<Voucher>> {
     let s = scope(ctx)?;
+    s.may_access(Some(customer))?;
     let v = served(&s.gateway.vouchers, "vouchers")?;
     let list = v
         .source
@@ -549,16 +551,13 @@ impl Mutation {
         idempotency_key: String,
     ) -> Result<Wishlist> {
         let s = scope(ctx)?;
+        let customer = CustomerNumber::new(customer_number.trim());
+        s.may_access(Some(&customer))?;
         let w = served(&s.gateway.wishlists, "wishlists")?;
         let key = idempotency(&idempotency_key)?;
         let list = w
             .source
-            .add_to_wishlist(
-                &s.cx,
-                &CustomerNumber::new(customer_number.trim()),
-                &Sku::new(sku.trim()),
-                key,
-            )
+            .add_to_wishlist(&s.cx, &customer, &Sku::new(sku.trim()), key)
             .await
             .map_err(|e| connector_error(&e))?;
         s.gateway
@@ -575,13 +574,11 @@ impl Mutation {
         sku: String,
     ) -> Result<Wishlist> {
         let s = scope(ctx)?;
+        let customer = CustomerNumber::new(customer_number.trim());
+        s.may_access(Some(&customer))?;
         let w = served(&s.gateway.wishlists, "wishlists")?;
         w.source
-            .remove_from_wishlist(
-                &s.cx,
-                &CustomerNumber::new(customer_number.trim()),
-                &Sku::new(sku.trim()),
-            )
+            .remove_from_wishlist(&s.cx, &customer, &Sku::new(sku.trim()))
             .await
             .map(Wishlist)
             .map_err(|e| connector_error(&e))
@@ -598,13 +595,16 @@ impl Mutation {
         idempotency_key: String,
     ) -> Result<Offer> {
         let s = scope(ctx)?;
+        s.must_be_staff("compose offers")?;
+        let customer = CustomerNumber::new(customer_number.trim());
+        s.may_access(Some(&customer))?;
         let o = served(&s.gateway.offers, "offers")?;
         let key = idempotency(&idempotency_key)?;
         let draft = model::OfferDraft {
-            customer: CustomerNumber::new(customer_number.trim()),
+            customer,
             lines: self::lines(lines)?,
             store: s.cx.store.clone(),
-            created_by: s.staff_id.clone(),
+            created_by: s.staff_id().map(str::to_owned),
             valid_until: chrono::Utc::now() + chrono::Duration::days(valid_days as i64),
         };
         let offer = o
@@ -639,11 +639,30 @@ impl Mutation {
         idempotency_key: String,
     ) -> Result<Order> {
         let s = scope(ctx)?;
+        s.may_look_up_customers()?;
         let o = served(&s.gateway.offers, "offers")?;
         let key = idempotency(&idempotency_key)?;
+        // Whose offer it is decides who may convert it.
+        let number = number.trim().to_owned();
+        let owner = o
+            .source
+            .offers(&s.cx, std::slice::from_ref(&number))
+            .await
+            .map_err(|e| connector_error(&e))?
+            .remove(&number)
+            .map(|offer| offer.customer);
+        match owner {
+            Some(owner) => s.may_access(Some(&owner))?,
+            None => {
+                return Err(user_error(
+                    errors::NOT_FOUND,
+                    format!("no offer has number `{number}`"),
+                ))
+            }
+        }
         let order = o
             .source
-            .convert_offer(&s.cx, number.trim(), key)
+            .convert_offer(&s.cx, &number, key)
             .await
             .map_err(|e| connector_error(&e))?;
         s.gateway
@@ -666,10 +685,12 @@ impl Mutation {
         idempotency_key: String,
     ) -> Result<Order> {
         let s = scope(ctx)?;
+        let customer = CustomerNumber::new(customer_number.trim());
+        s.may_access(Some(&customer))?;
         let sink = served(&s.gateway.order_placement, "order placement")?;
         let key = idempotency(&idempotency_key)?;
         let draft = model::OrderDraft {
-            customer: CustomerNumber::new(customer_number.trim()),
+            customer,
             lines: self::lines(lines)?,
             fulfilment: self::fulfilment(fulfilment)?,
         };
@@ -702,6 +723,7 @@ impl Mutation {
         idempotency_key: String,
     ) -> Result<Voucher> {
         let s = scope(ctx)?;
+        s.must_be_staff("redeem vouchers")?;
         let v = served(&s.gateway.vouchers, "vouchers")?;
         let key = idempotency(&idempotency_key)?;
         v.source
@@ -716,7 +738,11 @@ impl Mutation {
     async fn track_event(&self, ctx: &Context<'_>, input: TrackEventInput) -> Result<TrackResult> {
         let s = scope(ctx)?;
         let customer = match (input.customer_number, input.email) {
-            (Some(n), _) => CustomerNumber::new(n.trim()),
+            (Some(n), _) => {
+                let n = CustomerNumber::new(n.trim());
+                s.may_access(Some(&n))?;
+                n
+            }
             (None, Some(e)) => {
                 let key = MatchKey::email(&e).ok_or_else(|| {
                     user_error(
@@ -766,22 +792,32 @@ impl Mutation {
 /// Queries for the journeys.
 pub async fn offer(ctx: &Context<'_>, number: &str) -> Result<Option<Offer>> {
     let s = scope(ctx)?;
+    s.may_look_up_customers()?;
     let o = served(&s.gateway.offers, "offers")?;
     let mut found = o
         .source
         .offers(&s.cx, &[number.trim().to_owned()])
         .await
         .map_err(|e| connector_error(&e))?;
-    Ok(found.remove(number.trim()).map(Offer))
+    let found = found.remove(number.trim());
+    if let Some(offer) = &found {
+        s.may_access(Some(&offer.customer))?;
+    }
+    Ok(found.map(Offer))
 }
 
 /// A voucher by code.
 pub async fn voucher(ctx: &Context<'_>, code: &str) -> Result<Option<Voucher>> {
     let s = scope(ctx)?;
+    s.may_look_up_customers()?;
     let v = served(&s.gateway.vouchers, "vouchers")?;
-    Ok(v.source
+    let found = v
+        .source
         .voucher(&s.cx, code.trim())
         .await
-        .map_err(|e| connector_error(&e))?
-        .map(Voucher))
+        .map_err(|e| connector_error(&e))?;
+    if let Some(voucher) = &found {
+        s.may_access(Some(&voucher.customer))?;
+    }
+    Ok(found.map(Voucher))
 }

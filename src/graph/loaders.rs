@@ -25,8 +25,6 @@ pub struct Scope {
     pub cx: RequestContext,
     /// The request's loader.
     pub loader: DataLoader<Upstreams, HashMapCache>,
-    /// The store associate acting (from `samlet-staff-id`, until tokens carry it).
-    pub staff_id: Option<String>,
     /// Customers this request recognised (for the channel figures).
     pub recognised: Arc<std::sync::Mutex<Vec<CustomerNumber>>>,
 }
@@ -47,7 +45,6 @@ impl Scope {
             gateway,
             cx,
             loader,
-            staff_id: None,
             recognised: Arc::default(),
         }
     }

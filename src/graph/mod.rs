@@ -1,6 +1,7 @@
 //! The public GraphQL graph: thin types that hold a key or a loaded model value and resolve
 //! everything else through the request's loaders.
 
+pub mod access;
 pub mod customer;
 pub mod errors;
 pub mod ids;
@@ -106,11 +107,15 @@ async fn product_by_id(ctx: &Context<'_>, id: ProductId) -> Result<Option<Produc
 
 async fn order_by_number(ctx: &Context<'_>, number: OrderNumber) -> Result<Option<Order>> {
     let s = scope(ctx)?;
+    s.may_look_up_customers()?;
     let o = s
         .loader
         .load_one(number)
         .await
         .map_err(|e| errors::connector_error(&e))?;
+    if let Some(o) = &o {
+        s.may_access(Some(&o.customer))?;
+    }
     Ok(o.map(Order))
 }
 
@@ -295,6 +300,16 @@ impl Query {
             }
         };
         customer::find(ctx, key).await
+    }
+
+    /// The signed-in customer (null for any other caller).
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        match scope(ctx)?.caller() {
+            samlet_connector::context::Caller::Customer(n) => {
+                customer::find(ctx, MatchKey::CustomerNumber(n.clone())).await
+            }
+            _ => Ok(None),
+        }
     }
 
     /// An order by number.

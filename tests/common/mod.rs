@@ -13,6 +13,9 @@ pub struct Running {
     pub stack: DemoStack,
     pub url: String,
     pub http: reqwest::Client,
+    /// The `Authorization` header sent when a request names none: a service token by default
+    /// (the tests that are not about authorisation see everything); `None` for anonymous.
+    pub default_auth: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -69,10 +72,12 @@ impl Running {
             .await
             .expect("serve");
         });
+        let service = stack.mint(json!({ "role": "service", "sub": "tests" }));
         Running {
             stack,
             url: format!("http://{addr}"),
             http: reqwest::Client::new(),
+            default_auth: Some(format!("Bearer {service}")),
             stop: Some(tx),
         }
     }
@@ -89,6 +94,11 @@ impl Running {
         let mut config = stack.config().expect("demo config is valid");
         edit(&mut config);
         Running::serve(stack, listener, config)
+    }
+
+    /// `Bearer <token>` for `claims` (see `DemoStack::mint`).
+    pub fn bearer(&self, claims: Value) -> String {
+        format!("Bearer {}", self.stack.mint(claims))
     }
 
     pub fn world(&self) -> &Arc<World> {
@@ -108,6 +118,14 @@ impl Running {
             .json(&json!({ "query": query, "variables": variables }));
         for (k, v) in headers {
             req = req.header(*k, *v);
+        }
+        if let Some(auth) = &self.default_auth {
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            {
+                req = req.header("authorization", auth);
+            }
         }
         let resp = req.send().await.expect("gateway answers");
         resp.json().await.expect("gateway answers JSON")

@@ -12,6 +12,7 @@ use common::Running;
 use rust_decimal::Decimal;
 use samlet::demo::Stack;
 use samlet_connector::context::{Currency, PriceChannel};
+use samlet_connector::ids::CustomerNumber;
 use samlet_connector::model::ConsentChannel;
 use samlet_testkit::world::CustomerSlice;
 use samlet_testkit::World;
@@ -19,11 +20,7 @@ use serde_json::{json, Value};
 
 const APP: &[(&str, &str)] = &[("samlet-channel", "app")];
 const KIOSK: &[(&str, &str)] = &[("samlet-channel", "kiosk"), ("samlet-store", "DK-CPH")];
-const TABLET: &[(&str, &str)] = &[
-    ("samlet-channel", "store"),
-    ("samlet-store", "DK-CPH"),
-    ("samlet-staff-id", "associate-17"),
-];
+const TABLET: &[(&str, &str)] = &[("samlet-channel", "store"), ("samlet-store", "DK-CPH")];
 const POS: &[(&str, &str)] = &[("samlet-channel", "pos"), ("samlet-store", "DK-CPH")];
 const WEB: &[(&str, &str)] = &[("samlet-channel", "web")];
 
@@ -43,8 +40,30 @@ fn customer(w: &World, consent: bool, skip: usize) -> u32 {
         .expect("such a customer")
 }
 
-async fn ok(g: &Running, q: &str, vars: Value, headers: &[(&str, &str)]) -> Value {
-    let v = g.query_with(q, vars, headers).await;
+/// Who takes a step: the signed-in customer, or the associate working in Copenhagen.
+enum Who<'a> {
+    Customer(&'a CustomerNumber),
+    Staff,
+}
+
+const STAFF: Who<'static> = Who::Staff;
+
+/// Runs a step with the identity's bearer token; returns the whole response.
+async fn raw(g: &Running, q: &str, vars: Value, headers: &[(&str, &str)], who: &Who<'_>) -> Value {
+    let token = match who {
+        Who::Customer(n) => g.bearer(json!({ "role": "customer", "sub": n.as_str() })),
+        Who::Staff => {
+            g.bearer(json!({ "role": "store_associate", "sub": "associate-17", "store": "DK-CPH" }))
+        }
+    };
+    let mut headers = headers.to_vec();
+    headers.push(("authorization", &token));
+    g.query_with(q, vars, &headers).await
+}
+
+/// Runs a step that must succeed; returns `data`.
+async fn ok(g: &Running, q: &str, vars: Value, headers: &[(&str, &str)], who: &Who<'_>) -> Value {
+    let v = raw(g, q, vars, headers, who).await;
     assert!(v.get("errors").is_none(), "unexpected errors: {v:#}");
     v["data"].clone()
 }
@@ -122,6 +141,7 @@ async fn trendsetters_wishlist_from_the_app_is_the_same_at_the_kiosk_and_on_the_
     let g = Running::start(stack).await;
     let w = g.world().clone();
     let n = World::customer_number(customer(&w, true, 0));
+    let me = Who::Customer(&n);
     let (a, b) = (w.skus(20)[0].to_string(), w.skus(21)[0].to_string());
     let add = r#"mutation($n: String!, $s: String!, $k: String!) { addToWishlist(customerNumber: $n, sku: $s, idempotencyKey: $k) { items { sku } } }"#;
     // In the app: two products saved.
@@ -130,6 +150,7 @@ async fn trendsetters_wishlist_from_the_app_is_the_same_at_the_kiosk_and_on_the_
         add,
         json!({ "n": n.as_str(), "s": a, "k": "app-wish-1" }),
         APP,
+        &me,
     )
     .await;
     // A flaky connection retries the same request: still one entry.
@@ -138,6 +159,7 @@ async fn trendsetters_wishlist_from_the_app_is_the_same_at_the_kiosk_and_on_the_
         add,
         json!({ "n": n.as_str(), "s": a, "k": "app-wish-1" }),
         APP,
+        &me,
     )
     .await;
     ok(
@@ -145,11 +167,12 @@ async fn trendsetters_wishlist_from_the_app_is_the_same_at_the_kiosk_and_on_the_
         add,
         json!({ "n": n.as_str(), "s": b, "k": "app-wish-2" }),
         APP,
+        &me,
     )
     .await;
     // At the kiosk in the store, and on the associate's tablet: the same list.
-    let at_kiosk = ok(&g, WISHLIST, json!({ "n": n.as_str() }), KIOSK).await;
-    let on_tablet = ok(&g, WISHLIST, json!({ "n": n.as_str() }), TABLET).await;
+    let at_kiosk = ok(&g, WISHLIST, json!({ "n": n.as_str() }), KIOSK, &me).await;
+    let on_tablet = ok(&g, WISHLIST, json!({ "n": n.as_str() }), TABLET, &STAFF).await;
     let skus: Vec<&str> = at_kiosk["customer"]["wishlist"]["items"]
         .as_array()
         .unwrap()
@@ -160,8 +183,8 @@ async fn trendsetters_wishlist_from_the_app_is_the_same_at_the_kiosk_and_on_the_
     assert!(at_kiosk["customer"]["wishlist"]["items"][0]["variant"]["name"].is_string());
     assert_eq!(at_kiosk, on_tablet);
     // Removed at the kiosk, gone in the app.
-    ok(&g, r#"mutation($n: String!, $s: String!) { removeFromWishlist(customerNumber: $n, sku: $s) { items { sku } } }"#, json!({ "n": n.as_str(), "s": a }), KIOSK).await;
-    let in_app = ok(&g, WISHLIST, json!({ "n": n.as_str() }), APP).await;
+    ok(&g, r#"mutation($n: String!, $s: String!) { removeFromWishlist(customerNumber: $n, sku: $s) { items { sku } } }"#, json!({ "n": n.as_str(), "s": a }), KIOSK, &me).await;
+    let in_app = ok(&g, WISHLIST, json!({ "n": n.as_str() }), APP, &me).await;
     let skus: Vec<&str> = in_app["customer"]["wishlist"]["items"]
         .as_array()
         .unwrap()
@@ -199,12 +222,13 @@ async fn bolia_store_to_home_offer_composed_in_store_is_converted_at_home_exactl
     let g = Running::start(stack).await;
     let w = g.world().clone();
     let n = World::customer_number(customer(&w, true, 1));
+    let me = Who::Customer(&n);
     let (a, b) = (w.skus(30)[0].clone(), w.skus(31)[0].clone());
     let lines =
         json!([{ "sku": a.as_str(), "quantity": "2" }, { "sku": b.as_str(), "quantity": "1" }]);
     // The associate composes the offer on the tablet in Copenhagen.
     let vars = json!({ "n": n.as_str(), "lines": lines, "k": "tablet-offer-1" });
-    let offer = ok(&g, CREATE_OFFER, vars.clone(), TABLET).await["createOffer"].clone();
+    let offer = ok(&g, CREATE_OFFER, vars.clone(), TABLET, &STAFF).await["createOffer"].clone();
     assert_eq!(offer["status"], "OPEN");
     assert_eq!(offer["storeCode"], "DK-CPH");
     assert_eq!(offer["createdBy"], "associate-17");
@@ -222,7 +246,7 @@ async fn bolia_store_to_home_offer_composed_in_store_is_converted_at_home_exactl
     assert_eq!(offer["lines"][0]["unitPrice"]["amount"], money(pa));
     assert_eq!(offer["total"]["amount"], money(pa * Decimal::from(2) + pb));
     // A retry of the same request makes no second offer.
-    let again = ok(&g, CREATE_OFFER, vars, TABLET).await["createOffer"].clone();
+    let again = ok(&g, CREATE_OFFER, vars, TABLET, &STAFF).await["createOffer"].clone();
     assert_eq!(again["number"], offer["number"]);
     // The marketing system is told to send it.
     let number = offer["number"].as_str().unwrap().to_owned();
@@ -236,6 +260,7 @@ async fn bolia_store_to_home_offer_composed_in_store_is_converted_at_home_exactl
         r#"query($o: String!) { offer(number: $o) { status total { amount } } }"#,
         json!({ "o": number }),
         WEB,
+        &me,
     )
     .await;
     assert_eq!(seen["offer"]["total"]["amount"], offer["total"]["amount"]);
@@ -245,27 +270,34 @@ async fn bolia_store_to_home_offer_composed_in_store_is_converted_at_home_exactl
         convert,
         json!({ "o": number, "k": "web-convert-1" }),
         WEB,
+        &me,
     )
     .await["convertOffer"]
         .clone();
     assert_eq!(order["total"]["amount"], offer["total"]["amount"]);
     // The order is in the ERP at once, on the customer's order list.
     let q = r#"query($n: String!) { customer(customerNumber: $n) { orders(first: 1) { edges { node { number } } } } }"#;
-    let latest = ok(&g, q, json!({ "n": n.as_str() }), APP).await;
+    let latest = ok(&g, q, json!({ "n": n.as_str() }), APP, &me).await;
     assert_eq!(
         latest["customer"]["orders"]["edges"][0]["node"]["number"],
         order["number"]
     );
     // Converting twice gives a clear answer and never a second order.
-    let v = g
-        .query_with(convert, json!({ "o": number, "k": "web-convert-2" }), WEB)
-        .await;
+    let v = raw(
+        &g,
+        convert,
+        json!({ "o": number, "k": "web-convert-2" }),
+        WEB,
+        &me,
+    )
+    .await;
     assert_eq!(v["errors"][0]["extensions"]["code"], "CONFLICT", "{v:#}");
     let status = ok(
         &g,
         r#"query($o: String!) { offer(number: $o) { status orderNumber } }"#,
         json!({ "o": number }),
         WEB,
+        &me,
     )
     .await;
     assert_eq!(status["offer"]["status"], "CONVERTED");
@@ -291,6 +323,7 @@ async fn click_and_collect_reserves_stock_at_the_chosen_store(stack: Stack) {
     let g = Running::start(stack).await;
     let w = g.world().clone();
     let n = World::customer_number(customer(&w, true, 2));
+    let me = Who::Customer(&n);
     let sku = (200..w.product_count())
         .flat_map(|i| w.skus(i))
         .find(|s| {
@@ -303,7 +336,7 @@ async fn click_and_collect_reserves_stock_at_the_chosen_store(stack: Stack) {
     let lines = json!([{ "sku": sku.as_str(), "quantity": "2" }]);
     // Where can the basket be collected?
     let q = r#"query($lines: [LineInput!]!) { basketAvailability(lines: $lines) { available missingSkus location { code kind clickAndCollect } } }"#;
-    let avail = ok(&g, q, json!({ "lines": lines }), WEB).await;
+    let avail = ok(&g, q, json!({ "lines": lines }), WEB, &me).await;
     let aarhus = avail["basketAvailability"]
         .as_array()
         .unwrap()
@@ -314,7 +347,7 @@ async fn click_and_collect_reserves_stock_at_the_chosen_store(stack: Stack) {
     assert_eq!(aarhus["available"], true);
     let stock_q =
         r#"query($s: String!) { product(sku: $s) { stock { locationCode reserved available } } }"#;
-    let before = ok(&g, stock_q, json!({ "s": sku.as_str() }), WEB).await;
+    let before = ok(&g, stock_q, json!({ "s": sku.as_str() }), WEB, &me).await;
     let at = |v: &Value, field: &str| {
         v["product"]["stock"]
             .as_array()
@@ -330,17 +363,17 @@ async fn click_and_collect_reserves_stock_at_the_chosen_store(stack: Stack) {
       placeOrder(customerNumber: $n, lines: $lines, fulfilment: { mode: CLICK_AND_COLLECT, store: "DK-AAR" }, idempotencyKey: $k) {
         number status store { code } lines { sku quantity locationCode } } }"#;
     let vars = json!({ "n": n.as_str(), "lines": lines, "k": "web-cnc-1" });
-    let order = ok(&g, place, vars.clone(), WEB).await["placeOrder"].clone();
+    let order = ok(&g, place, vars.clone(), WEB, &me).await["placeOrder"].clone();
     assert_eq!(order["store"]["code"], "DK-AAR");
     assert_eq!(order["status"], "OPEN");
     // The ERP reserved the stock at that store, visible at once.
-    let after = ok(&g, stock_q, json!({ "s": sku.as_str() }), WEB).await;
+    let after = ok(&g, stock_q, json!({ "s": sku.as_str() }), WEB, &me).await;
     assert_eq!(at(&after, "reserved"), at(&before, "reserved") + 2);
     assert_eq!(at(&after, "available"), at(&before, "available") - 2);
     // A retried request (lost answer) places no second order.
-    let again = ok(&g, place, vars, WEB).await["placeOrder"].clone();
+    let again = ok(&g, place, vars, WEB, &me).await["placeOrder"].clone();
     assert_eq!(again["number"], order["number"]);
-    let after_retry = ok(&g, stock_q, json!({ "s": sku.as_str() }), WEB).await;
+    let after_retry = ok(&g, stock_q, json!({ "s": sku.as_str() }), WEB, &me).await;
     assert_eq!(at(&after_retry, "reserved"), at(&after, "reserved"));
 }
 
@@ -351,12 +384,12 @@ async fn journey_events_reach_marketing_only_with_consent(stack: Stack) {
     let no = World::customer_number(customer(&w, false, 0));
     let track = r#"mutation($i: TrackEventInput!) { trackEvent(input: $i) { accepted sentTo skippedReason } }"#;
     let sku = w.skus(40)[0].to_string();
-    let viewed = ok(&g, track, json!({ "i": { "id": "evt-view-1", "customerNumber": yes.as_str(), "kind": "PRODUCT_VIEWED", "sku": sku } }), APP).await;
+    let viewed = ok(&g, track, json!({ "i": { "id": "evt-view-1", "customerNumber": yes.as_str(), "kind": "PRODUCT_VIEWED", "sku": sku } }), APP, &Who::Customer(&yes)).await;
     assert_eq!(viewed["trackEvent"]["accepted"], true);
     assert_eq!(viewed["trackEvent"]["sentTo"], json!(["marketing"]));
-    let visit = ok(&g, track, json!({ "i": { "id": "evt-visit-1", "customerNumber": yes.as_str(), "kind": "STORE_VISIT" } }), KIOSK).await;
+    let visit = ok(&g, track, json!({ "i": { "id": "evt-visit-1", "customerNumber": yes.as_str(), "kind": "STORE_VISIT" } }), KIOSK, &Who::Customer(&yes)).await;
     assert_eq!(visit["trackEvent"]["accepted"], true);
-    let refused = ok(&g, track, json!({ "i": { "id": "evt-view-2", "customerNumber": no.as_str(), "kind": "PRODUCT_VIEWED", "sku": sku } }), APP).await;
+    let refused = ok(&g, track, json!({ "i": { "id": "evt-view-2", "customerNumber": no.as_str(), "kind": "PRODUCT_VIEWED", "sku": sku } }), APP, &Who::Customer(&no)).await;
     assert_eq!(refused["trackEvent"]["accepted"], false);
     assert_eq!(
         refused["trackEvent"]["skippedReason"],
@@ -379,9 +412,18 @@ async fn order_tracking_is_the_same_in_every_channel(stack: Stack) {
         .unwrap();
     let o = w.order(j);
     let q = r#"query($n: String!) { order(number: $n) { number status shipments { carrier trackingNumber trackingUrl } } }"#;
+    // The customer on the web, in the app and at the kiosk; the associate on the tablet and
+    // at the till.
+    let me = Who::Customer(&o.customer);
     let mut answers = Vec::new();
-    for headers in [WEB, APP, KIOSK, TABLET, POS] {
-        answers.push(ok(&g, q, json!({ "n": o.number.as_str() }), headers).await);
+    for (headers, who) in [
+        (WEB, &me),
+        (APP, &me),
+        (KIOSK, &me),
+        (TABLET, &STAFF),
+        (POS, &STAFF),
+    ] {
+        answers.push(ok(&g, q, json!({ "n": o.number.as_str() }), headers, who).await);
     }
     assert!(answers.windows(2).all(|p| p[0] == p[1]));
     assert_eq!(
@@ -400,8 +442,9 @@ async fn trendsetters_loyalty_voucher_from_the_email_is_redeemed_once_at_the_til
         })
         .unwrap();
     let n = World::customer_number(i);
+    let me = Who::Customer(&n);
     // In the app: the member sees the voucher the e-mail carried.
-    let mine = ok(&g, r#"query($n: String!) { customer(customerNumber: $n) { vouchers { code status value { percent amount { amount } } } } }"#, json!({ "n": n.as_str() }), APP).await;
+    let mine = ok(&g, r#"query($n: String!) { customer(customerNumber: $n) { vouchers { code status value { percent amount { amount } } } } }"#, json!({ "n": n.as_str() }), APP, &me).await;
     let voucher = mine["customer"]["vouchers"]
         .as_array()
         .unwrap()
@@ -420,6 +463,7 @@ async fn trendsetters_loyalty_voucher_from_the_email_is_redeemed_once_at_the_til
         r#"query($c: String!) { voucher(code: $c) { status customerNumber } }"#,
         json!({ "c": code }),
         KIOSK,
+        &me,
     )
     .await;
     assert_eq!(seen["voucher"]["status"], "AVAILABLE");
@@ -431,6 +475,7 @@ async fn trendsetters_loyalty_voucher_from_the_email_is_redeemed_once_at_the_til
         redeem,
         json!({ "c": code, "k": "till-7-receipt-1" }),
         POS,
+        &STAFF,
     )
     .await;
     assert_eq!(first["redeemVoucher"]["status"], "REDEEMED");
@@ -439,19 +484,26 @@ async fn trendsetters_loyalty_voucher_from_the_email_is_redeemed_once_at_the_til
         redeem,
         json!({ "c": code, "k": "till-7-receipt-1" }),
         POS,
+        &STAFF,
     )
     .await;
     assert_eq!(retry["redeemVoucher"]["status"], "REDEEMED");
     // Shown again at another till: refused.
-    let v = g
-        .query_with(redeem, json!({ "c": code, "k": "till-9-receipt-4" }), POS)
-        .await;
+    let v = raw(
+        &g,
+        redeem,
+        json!({ "c": code, "k": "till-9-receipt-4" }),
+        POS,
+        &STAFF,
+    )
+    .await;
     assert_eq!(v["errors"][0]["extensions"]["code"], "CONFLICT", "{v:#}");
     let after = ok(
         &g,
         r#"query($c: String!) { voucher(code: $c) { status } }"#,
         json!({ "c": code }),
         WEB,
+        &me,
     )
     .await;
     assert_eq!(after["voucher"]["status"], "REDEEMED");
