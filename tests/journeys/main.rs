@@ -509,6 +509,180 @@ async fn trendsetters_loyalty_voucher_from_the_email_is_redeemed_once_at_the_til
     assert_eq!(after["voucher"]["status"], "REDEEMED");
 }
 
+const EMAIL: &[(&str, &str)] = &[("samlet-channel", "email")];
+
+/// The whole TrendSetters journey, one customer, one continuous story: wishlist in the app, the
+/// e-mail with a loyalty voucher, the kiosk login showing the same wishlist, the purchase at the
+/// till with the voucher and home delivery, the warehouse shipping it, and the tracking number
+/// in the app at once. Each step with its channel and its caller's own token.
+async fn trendsetters_the_whole_journey(stack: Stack) {
+    let g = Running::start(stack).await;
+    let w = g.world().clone();
+    let i = (0..w.customer_count())
+        .find(|&i| {
+            CustomerSlice::ALL.iter().all(|s| w.in_slice(*s, i))
+                && w.customer(i).company_name.is_none()
+                && matches!(w.customer(i).loyalty_tier, Some("SILVER" | "GOLD"))
+                && w.customer(i)
+                    .consents
+                    .iter()
+                    .any(|c| c.channel == ConsentChannel::Email && c.granted)
+        })
+        .expect("a consenting loyalty member known to every system");
+    let n = World::customer_number(i);
+    let me = Who::Customer(&n);
+    let (a, b) = (w.skus(60)[0].to_string(), w.skus(61)[0].to_string());
+    let wishlist = r#"{ me { customerNumber wishlist { items { sku } } } }"#;
+    let skus = |v: &Value| -> Vec<String> {
+        v["me"]["wishlist"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["sku"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // 1. The app: signed in, two products on the wishlist (the CRM owns it), events sent.
+    let add = r#"mutation($n: String!, $s: String!, $k: String!) { addToWishlist(customerNumber: $n, sku: $s, idempotencyKey: $k) { items { sku } } }"#;
+    for (sku, k) in [(&a, "ts-app-wish-1"), (&b, "ts-app-wish-2")] {
+        ok(
+            &g,
+            add,
+            json!({ "n": n.as_str(), "s": sku, "k": k }),
+            APP,
+            &me,
+        )
+        .await;
+    }
+    let track = r#"mutation($i: TrackEventInput!) { trackEvent(input: $i) { accepted sentTo } }"#;
+    let t = ok(&g, track, json!({ "i": { "id": "ts-wishlisted-1", "customerNumber": n.as_str(), "kind": "WISHLISTED", "sku": a } }), APP, &me).await;
+    assert_eq!(t["trackEvent"]["accepted"], true);
+    assert_eq!(
+        ok(&g, wishlist, json!({}), APP, &me).await["me"]["customerNumber"],
+        n.as_str()
+    );
+    assert!(
+        has_event(&marketing_events(&g).await, "ts-wishlisted-1"),
+        "the marketing system has the event"
+    );
+
+    // 2. The e-mail: its link opens with the member's loyalty voucher.
+    let mail = ok(
+        &g,
+        r#"{ me { vouchers { code status value { percent amount { amount } } } } }"#,
+        json!({}),
+        EMAIL,
+        &me,
+    )
+    .await;
+    let voucher = mail["me"]["vouchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["status"] == "AVAILABLE")
+        .expect("an available voucher")
+        .clone();
+    if stack == Stack::A {
+        assert_eq!(
+            voucher["value"]["percent"], "10",
+            "Klaviyo's LOYALTY10 coupon: {voucher:#}"
+        );
+    }
+    let code = voucher["code"].as_str().unwrap().to_owned();
+
+    // 3. The kiosk in Copenhagen: the member signs in and sees the same wishlist.
+    let at_kiosk = ok(&g, wishlist, json!({}), KIOSK, &me).await;
+    assert_eq!(skus(&at_kiosk), [a.clone(), b.clone()]);
+
+    // 4. The till: the associate checks the voucher, sells the wishlist with home delivery and
+    //    redeems the voucher, exactly once.
+    let checked = ok(
+        &g,
+        r#"query($c: String!) { voucher(code: $c) { status customerNumber } }"#,
+        json!({ "c": code }),
+        POS,
+        &STAFF,
+    )
+    .await;
+    assert_eq!(checked["voucher"]["status"], "AVAILABLE");
+    assert_eq!(checked["voucher"]["customerNumber"], n.as_str());
+    let place = r#"mutation($n: String!, $lines: [LineInput!]!, $k: String!) {
+      placeOrder(customerNumber: $n, lines: $lines, idempotencyKey: $k,
+        fulfilment: { mode: HOME_DELIVERY, address: { street: "Strøget 1", postalCode: "1160", city: "København", countryCode: "DK" } }) {
+        number status lines { sku quantity } } }"#;
+    let lines = json!([{ "sku": a, "quantity": "1" }, { "sku": b, "quantity": "1" }]);
+    let order = ok(
+        &g,
+        place,
+        json!({ "n": n.as_str(), "lines": lines, "k": "ts-till-4-receipt-1" }),
+        POS,
+        &STAFF,
+    )
+    .await["placeOrder"]
+        .clone();
+    assert_eq!(order["status"], "OPEN");
+    let number = order["number"].as_str().unwrap().to_owned();
+    let redeem = r#"mutation($c: String!, $k: String!) { redeemVoucher(code: $c, idempotencyKey: $k) { status } }"#;
+    let r = ok(
+        &g,
+        redeem,
+        json!({ "c": code, "k": "ts-till-4-receipt-1" }),
+        POS,
+        &STAFF,
+    )
+    .await;
+    assert_eq!(r["redeemVoucher"]["status"], "REDEEMED");
+    // The customer may not redeem at home what the till redeemed (nor anything: staff only).
+    let v = raw(&g, redeem, json!({ "c": code, "k": "ts-app-1" }), APP, &me).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "FORBIDDEN", "{v:#}");
+    let after = ok(
+        &g,
+        r#"query($c: String!) { voucher(code: $c) { status } }"#,
+        json!({ "c": code }),
+        APP,
+        &me,
+    )
+    .await;
+    assert_eq!(after["voucher"]["status"], "REDEEMED");
+
+    // 5. In the app: the order is there, open, not yet shipped.
+    let orders = r#"{ me { orders(first: 1) { edges { node { number status shipments { carrier trackingNumber trackingUrl } } } } } }"#;
+    let latest = ok(&g, orders, json!({}), APP, &me).await;
+    let node = &latest["me"]["orders"]["edges"][0]["node"];
+    assert_eq!(node["number"], number.as_str());
+    assert_eq!(node["status"], "OPEN");
+    assert_eq!(node["shipments"], json!([]));
+
+    // 6. The warehouse ships it (the ERP records the shipment); the app shows it at once.
+    let erp = g.stack.simulator(common::roles(stack).commerce).unwrap();
+    let shipped = g
+        .http
+        .post(format!("{}/_sim/orders/{number}/ship", erp.base_url()))
+        .json(&json!({ "carrier": "PostNord", "trackingNumber": "00370712345678901234", "trackingUrl": "https://tracking.postnord.com/dk/?id=00370712345678901234" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shipped.status(), 204);
+    for (headers, who) in [(APP, &me), (WEB, &me), (POS, &STAFF)] {
+        let seen = ok(&g, orders, json!({}), headers, who).await;
+        let node = if matches!(who, Who::Staff) {
+            // The associate looks the order up by number.
+            ok(&g, r#"query($o: String!) { order(number: $o) { number status shipments { carrier trackingNumber trackingUrl } } }"#, json!({ "o": number }), headers, who).await["order"].clone()
+        } else {
+            seen["me"]["orders"]["edges"][0]["node"].clone()
+        };
+        assert_eq!(node["status"], "SHIPPED", "{node:#}");
+        assert_eq!(
+            node["shipments"][0]["trackingNumber"],
+            "00370712345678901234"
+        );
+        assert_eq!(
+            node["shipments"][0]["trackingUrl"],
+            "https://tracking.postnord.com/dk/?id=00370712345678901234"
+        );
+    }
+}
+
 /// Every journey, against both demo stacks: the same steps, the same answers' shape, each
 /// stack's own systems of record.
 macro_rules! on_both_stacks {
@@ -531,4 +705,5 @@ on_both_stacks!(
     journey_events_reach_marketing_only_with_consent,
     order_tracking_is_the_same_in_every_channel,
     trendsetters_loyalty_voucher_from_the_email_is_redeemed_once_at_the_till,
+    trendsetters_the_whole_journey,
 );

@@ -959,8 +959,12 @@ pub fn placed_order(w: &World, o: &PlacedOrder, index: u64) -> Value {
         .enumerate()
         .map(|(n, l)| {
             let line_id = (index << 3) | n as u64;
-            let (row, excl, incl) =
-                line_json(w, &doc, line_id, l, o.gross, Some(Decimal::ZERO), &date);
+            let shipped = if o.shipment.is_some() {
+                l.quantity
+            } else {
+                Decimal::ZERO
+            };
+            let (row, excl, incl) = line_json(w, &doc, line_id, l, o.gross, Some(shipped), &date);
             total_excl += excl;
             total_incl += incl;
             row
@@ -987,9 +991,9 @@ pub fn placed_order(w: &World, o: &PlacedOrder, index: u64) -> Value {
         "totalAmountExcludingTax": num(total_excl),
         "totalTaxAmount": num(total_incl - total_excl),
         "totalAmountIncludingTax": num(total_incl),
-        "fullyShipped": false,
-        "status": "Open",
-        "lastModifiedDateTime": timestamp(o.placed_at),
+        "fullyShipped": o.shipment.is_some(),
+        "status": if o.shipment.is_some() { "Released" } else { "Open" },
+        "lastModifiedDateTime": timestamp(o.shipment.as_ref().map(|s| s.shipped_at).unwrap_or(o.placed_at)),
         "email": c.email,
         "salesOrderLines": lines,
     })
@@ -1057,7 +1061,16 @@ pub fn placed_tracking(o: &PlacedOrder, index: u64) -> Value {
         "fulfilment": o.fulfilment,
         "quoteNumber": o.quote_number,
         "cancelled": false,
-        "shipments": [],
+        "shipments": o.shipment.iter().map(|s| json!({
+            "@odata.etag": format!("W/\"JzE5OzE{K_SHIPMENT:x}{index:x}MTsn\""),
+            "id": guid(K_SHIPMENT, index << 2),
+            "number": s.number,
+            "shippedAt": timestamp(s.shipped_at),
+            "shippingAgentCode": s.carrier.to_uppercase().chars().take(10).collect::<String>(),
+            "shippingAgentName": s.carrier,
+            "packageTrackingNumber": s.tracking_number,
+            "shippingAgentInternetAddress": s.tracking_address,
+        })).collect::<Vec<_>>(),
     })
 }
 

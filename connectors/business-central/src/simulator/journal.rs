@@ -147,6 +147,23 @@ pub struct PlacedOrder {
     pub quote_number: String,
     /// Bumped by every change (for ETags).
     pub version: u64,
+    /// The posted shipment, once the warehouse has shipped the order.
+    pub shipment: Option<PostedShipment>,
+}
+
+/// A posted sales shipment of a placed order (the whole order, in one parcel).
+#[derive(Debug, Clone)]
+pub struct PostedShipment {
+    /// Posted shipment No.
+    pub number: String,
+    /// When it was posted.
+    pub shipped_at: DateTime<Utc>,
+    /// Shipping agent.
+    pub carrier: String,
+    /// Package tracking No.
+    pub tracking_number: String,
+    /// The agent's tracking address, `%1` standing for the tracking number.
+    pub tracking_address: String,
 }
 
 /// Everything written through the simulator.

@@ -141,6 +141,7 @@ async fn start_full(
     let router = Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/v2.0/{*rest}", any(api))
+        .route("/_sim/orders/{number}/ship", post(ship))
         .fallback(|uri: Uri| async move {
             odata_error(
                 StatusCode::NOT_FOUND,
@@ -154,6 +155,47 @@ async fn start_full(
         .with_state(sim);
     let server = SimServer::start(router, vendor_errors, port).await?;
     Ok((server, tokens, SimWrites { journal }))
+}
+
+/// The simulator's stand-in for the warehouse: posts a shipment of a placed order (all lines),
+/// as Business Central does when the warehouse ships it. Not part of Business Central's API:
+/// `POST /_sim/orders/{number}/ship` with `{"carrier", "trackingNumber", "trackingUrl"}`.
+async fn ship(
+    State(sim): State<Sim>,
+    axum::extract::Path(number): axum::extract::Path<String>,
+    axum::Json(body): axum::Json<serde_json::Value>,
+) -> Response {
+    let field = |k: &str| {
+        body.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (carrier, tracking_number, url) = (
+        field("carrier"),
+        field("trackingNumber"),
+        field("trackingUrl"),
+    );
+    if carrier.is_empty() || tracking_number.is_empty() {
+        return (StatusCode::BAD_REQUEST, "give carrier and trackingNumber").into_response();
+    }
+    let mut j = sim.journal_mut();
+    let now = j.tick(&sim.world);
+    let Some(o) = j.orders.iter_mut().find(|o| o.number == number) else {
+        return (StatusCode::NOT_FOUND, "no placed order has that number").into_response();
+    };
+    o.shipment = Some(journal::PostedShipment {
+        number: format!("PS-{number}"),
+        shipped_at: now,
+        carrier,
+        tracking_address: match url.strip_suffix(&tracking_number) {
+            Some(prefix) => format!("{prefix}%1"),
+            None => url,
+        },
+        tracking_number,
+    });
+    o.version += 1;
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// The body of a TOML table (lines `key = value`, no table header, no `kind` key) that

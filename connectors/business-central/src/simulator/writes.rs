@@ -489,6 +489,7 @@ fn make_order(sim: &Sim, id: &str) -> Answer {
         fulfilment: String::new(),
         quote_number: q.number.clone(),
         version: 1,
+        shipment: None,
     };
     j.orders.push(order);
     let quote = &mut j.quotes[index];
@@ -558,6 +559,7 @@ fn create_order(sim: &Sim, uri: &Uri, body: &Bytes) -> Answer {
         fulfilment: String::new(),
         quote_number: String::new(),
         version: 1,
+        shipment: None,
     };
     let index = u64::from(w.order_count()) + order.seq;
     j.orders.push(order.clone());

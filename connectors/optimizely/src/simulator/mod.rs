@@ -89,10 +89,34 @@ pub async fn start_with_state(
     let router = Router::new()
         .route("/episerverapi/token", post(token))
         .route("/episerverapi/commerce/{*rest}", any(api))
+        .route("/_sim/orders/{number}/ship", post(ship))
         .fallback(|uri: Uri, headers: HeaderMap| async move { no_route(&uri, &headers) })
         .with_state(sim);
     let server = SimServer::start(router, vendor_errors, port).await?;
     Ok((server, tokens, state))
+}
+
+/// The simulator's stand-in for the warehouse: ships a created order (see
+/// [`writes::Writes::ship`]). Not part of the Service API: `POST /_sim/orders/{number}/ship`
+/// with `{"carrier", "trackingNumber", "trackingUrl"}`.
+async fn ship(
+    State(sim): State<Sim>,
+    axum::extract::Path(number): axum::extract::Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let field = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let (carrier, tracking) = (field("carrier"), field("trackingNumber"));
+    if carrier.is_empty() || tracking.is_empty() {
+        return (StatusCode::BAD_REQUEST, "give carrier and trackingNumber").into_response();
+    }
+    if sim
+        .writes
+        .ship(&sim.world, &number, carrier, tracking, field("trackingUrl"))
+    {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "no created order has that number").into_response()
+    }
 }
 
 /// The body of a TOML table (lines `key = value`, no table header, no `kind` key) that

@@ -54,7 +54,7 @@ fn line_item(j: u32, k: usize, l: &OrderLine) -> Value {
     })
 }
 
-fn property(key: &str, value: &str) -> Value {
+pub(crate) fn property(key: &str, value: &str) -> Value {
     json!({ "Key": key, "Value": value })
 }
 

@@ -137,6 +137,48 @@ impl Writes {
             .unwrap_or_default()
     }
 
+    /// The warehouse ships created order `number` (every shipment): the order becomes
+    /// `Completed`, its shipments `Shipped` with the carrier, tracking number and tracking URL
+    /// template, as the site's order process records them. False if no created order has that
+    /// number.
+    pub fn ship(&self, w: &World, number: &str, carrier: &str, tracking: &str, url: &str) -> bool {
+        let mut s = self.state();
+        s.ticks += 1;
+        let now = super::time(w.now() + Duration::seconds(s.ticks));
+        let template = url
+            .strip_suffix(tracking)
+            .map(|u| format!("{u}{{0}}"))
+            .unwrap_or_else(|| url.to_owned());
+        let Some(po) = s
+            .orders
+            .iter_mut()
+            .find(|o| o["OrderNumber"].as_str() == Some(number))
+        else {
+            return false;
+        };
+        po["Status"] = json!("Completed");
+        po["Modified"] = json!(now);
+        if let Some(forms) = po["OrderForms"].as_array_mut() {
+            for form in forms {
+                if let Some(ships) = form["Shipments"].as_array_mut() {
+                    for ship in ships {
+                        ship["PrevStatus"] = ship["Status"].clone();
+                        ship["Status"] = json!("Shipped");
+                        ship["ShippingMethodName"] = json!(carrier);
+                        ship["ShipmentTrackingNumber"] = json!(tracking);
+                        ship["Properties"] = json!([
+                            super::orders::property("ShipmentNumber", &format!("SH-{number}")),
+                            super::orders::property("ShippedDate", &now),
+                            super::orders::property("Carrier", carrier),
+                            super::orders::property("CarrierTrackingUrl", &template),
+                        ]);
+                    }
+                }
+            }
+        }
+        true
+    }
+
     /// Created purchase orders with OrderGroupId in `from..to`.
     pub fn orders_between(&self, from: u64, to: u64) -> Vec<Value> {
         self.state()
