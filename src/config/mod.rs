@@ -95,6 +95,9 @@ pub struct ServerConfig {
     pub max_aliases: usize,
     /// Serve the operations dashboard at `/dashboard` and metrics at `/metrics`.
     pub dashboard: bool,
+    /// Act as an Apollo Federation v2 subgraph: `_service { sdl }` gives the federation SDL
+    /// (`@key` on Product, Variant, Customer, Order, Location) for composing into a supergraph.
+    pub federation: bool,
     /// How often each upstream's address is probed (a TCP connect: no vendor quota), e.g. `"5s"`.
     #[serde(with = "duration")]
     pub probe_interval: Duration,
@@ -112,6 +115,7 @@ impl Default for ServerConfig {
             max_complexity: 5_000,
             max_aliases: 30,
             dashboard: true,
+            federation: false,
             probe_interval: Duration::from_secs(5),
         }
     }

@@ -105,6 +105,16 @@ async fn product_by_id(ctx: &Context<'_>, id: ProductId) -> Result<Option<Produc
     Ok(p.map(Product::new))
 }
 
+async fn variant_by_sku(ctx: &Context<'_>, sku: Sku) -> Result<Option<Variant>> {
+    let s = scope(ctx)?;
+    let p = s
+        .loader
+        .load_one(ProductBySku(sku.clone()))
+        .await
+        .map_err(|e| errors::connector_error(&e))?;
+    Ok(p.map(|product| Variant { product, sku }))
+}
+
 async fn order_by_number(ctx: &Context<'_>, number: OrderNumber) -> Result<Option<Order>> {
     let s = scope(ctx)?;
     s.may_look_up_customers()?;
@@ -138,16 +148,7 @@ impl Query {
             NodeType::Product => product_by_id(ctx, ProductId::new(key))
                 .await?
                 .map(Node::Product),
-            NodeType::Variant => {
-                let sku = Sku::new(key);
-                let s = scope(ctx)?;
-                let p = s
-                    .loader
-                    .load_one(ProductBySku(sku.clone()))
-                    .await
-                    .map_err(|e| errors::connector_error(&e))?;
-                p.map(|product| Node::Variant(Variant { product, sku }))
-            }
+            NodeType::Variant => variant_by_sku(ctx, Sku::new(key)).await?.map(Node::Variant),
             NodeType::Customer => {
                 customer::find(ctx, MatchKey::CustomerNumber(CustomerNumber::new(key)))
                     .await?
@@ -356,6 +357,55 @@ impl Query {
     async fn context(&self) -> RequestContextView {
         RequestContextView
     }
+
+    // Apollo Federation entities (`_entities`): another subgraph's reference to a product,
+    // variant, customer, order or store resolves here, through the same loaders and the same
+    // access checks as the fields above.
+
+    #[graphql(entity)]
+    async fn find_product_by_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> Result<Option<Product>> {
+        product_by_id(ctx, ProductId::new(code)).await
+    }
+
+    #[graphql(entity)]
+    async fn find_variant_by_sku(&self, ctx: &Context<'_>, sku: String) -> Result<Option<Variant>> {
+        variant_by_sku(ctx, Sku::new(sku)).await
+    }
+
+    #[graphql(entity)]
+    async fn find_customer_by_customer_number(
+        &self,
+        ctx: &Context<'_>,
+        customer_number: String,
+    ) -> Result<Option<Customer>> {
+        customer::find(
+            ctx,
+            MatchKey::CustomerNumber(CustomerNumber::new(customer_number)),
+        )
+        .await
+    }
+
+    #[graphql(entity)]
+    async fn find_order_by_number(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+    ) -> Result<Option<Order>> {
+        order_by_number(ctx, OrderNumber::new(number)).await
+    }
+
+    #[graphql(entity)]
+    async fn find_location_by_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> Result<Option<Location>> {
+        location_by_code(ctx, &LocationId::new(code)).await
+    }
 }
 
 /// Builds the schema with the server's limits.
@@ -371,6 +421,9 @@ pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
         .limit_complexity(server.max_complexity);
     if !server.introspection {
         b = b.disable_introspection();
+    }
+    if server.federation {
+        b = b.enable_federation();
     }
     b.finish()
 }
