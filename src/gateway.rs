@@ -102,6 +102,8 @@ pub struct Gateway {
     pub caches: Caches,
     /// The gateway's own counters.
     pub telemetry: Arc<crate::telemetry::Telemetry>,
+    /// The Redis shared with other replicas, if configured.
+    pub redis: Option<Arc<crate::replicas::Redis>>,
 }
 
 fn pick<T: ?Sized>(
@@ -139,6 +141,11 @@ fn optional<T: ?Sized>(
 impl Gateway {
     /// Connects every configured instance and wires capabilities.
     pub fn connect(config: &Config) -> anyhow::Result<Gateway> {
+        let redis = config
+            .redis
+            .as_ref()
+            .map(crate::replicas::Redis::new)
+            .transpose()?;
         let mut connectors = Vec::new();
         let mut systems = Vec::new();
         for spec in &config.connectors {
@@ -146,6 +153,11 @@ impl Gateway {
             let monitor = samlet_connector::telemetry::UpstreamMonitor::new();
             let mut monitored = spec.clone();
             monitored.policy.monitor = Some(monitor.clone());
+            // With a shared Redis, each vendor's quota holds across every replica.
+            if let Some(r) = &redis {
+                monitored.policy.shared_quota =
+                    Some(r.clone() as Arc<dyn samlet_connector::policy::SharedQuota>);
+            }
             let connector = monitored
                 .connect()
                 .with_context(|| format!("connecting `{}`", spec.name))?;
@@ -234,6 +246,7 @@ impl Gateway {
                 systems,
                 config.server.probe_interval,
             )),
+            redis,
         })
     }
 }

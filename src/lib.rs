@@ -12,6 +12,7 @@ mod dashboard;
 pub mod demo;
 pub mod gateway;
 pub mod graph;
+pub mod replicas;
 pub mod server;
 pub mod telemetry;
 

@@ -37,6 +37,8 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Bearer-token verification; without it every caller is anonymous (catalogue only).
     pub auth: Option<crate::auth::AuthConfig>,
+    /// The Redis shared by replicas (second-level cache, vendor quotas), if any.
+    pub redis: Option<crate::replicas::RedisConfig>,
 }
 
 /// The shared cache (`[cache]`), per capability. Customer-private data is never cached.
@@ -209,6 +211,7 @@ impl UpstreamOverrides {
                 open_for: self.breaker_open_for.unwrap_or(base.breaker.open_for),
             },
             monitor: base.monitor.clone(),
+            shared_quota: base.shared_quota.clone(),
         }
     }
 }
@@ -233,6 +236,8 @@ struct RawConfig {
     cache: CacheConfig,
     #[serde(default)]
     auth: Option<toml::Table>,
+    #[serde(default)]
+    redis: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -308,6 +313,15 @@ impl Config {
         }
         if let Some(auth) = raw.auth.as_mut() {
             interpolate_table(auth, text, env, &mut vec!["auth".to_owned()], &mut problems);
+        }
+        if let Some(redis) = raw.redis.as_mut() {
+            interpolate_table(
+                redis,
+                text,
+                env,
+                &mut vec!["redis".to_owned()],
+                &mut problems,
+            );
         }
         let config = validate(raw, text, &mut problems);
         // Report in file order, as an editor would list them.
@@ -558,6 +572,24 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
             None => Some(auth),
         }
     });
+    let redis = raw.redis.and_then(|table| {
+        let path = ["redis".to_owned()];
+        let redis: crate::replicas::RedisConfig =
+            registry::deserialize(table, &path, text, problems)?;
+        match redis::Client::open(redis.url.expose()) {
+            Ok(_) => Some(redis),
+            Err(e) => {
+                let mut key = path.to_vec();
+                key.push("url".into());
+                problems.push(locate::key(
+                    text,
+                    &key,
+                    &format!("not a Redis URL ({e}); write e.g. \"redis://host:6379/0\""),
+                ));
+                None
+            }
+        }
+    });
     Config {
         server: raw.server,
         defaults: raw.defaults,
@@ -566,6 +598,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         customer_precedence,
         cache: raw.cache,
         auth,
+        redis,
     }
 }
 

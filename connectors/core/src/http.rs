@@ -69,6 +69,9 @@ pub struct UpstreamPolicy {
     pub breaker: BreakerPolicy,
     /// Where the gateway watches this upstream (set by the gateway; `None` in tests).
     pub monitor: Option<Arc<crate::telemetry::UpstreamMonitor>>,
+    /// The quota store shared with the other replicas, if any (set by the gateway); `quota`
+    /// then holds across all of them.
+    pub shared_quota: Option<Arc<dyn crate::policy::SharedQuota>>,
 }
 
 impl Default for UpstreamPolicy {
@@ -83,6 +86,7 @@ impl Default for UpstreamPolicy {
             quota: None,
             breaker: BreakerPolicy::default(),
             monitor: None,
+            shared_quota: None,
         }
     }
 }
@@ -385,7 +389,30 @@ impl Upstream {
                 "upstream closed",
             ));
         };
-        if let Some(limiter) = &self.guard.limiter {
+        // Across replicas when a shared store answers; else this replica's own limiter.
+        let shared_wait = match (&self.policy.shared_quota, self.policy.quota) {
+            (Some(shared), Some(q)) => shared.reserve(self.name.as_str(), q).await,
+            _ => None,
+        };
+        if let Some(wait) = shared_wait {
+            if !wait.is_zero() {
+                self.guard.quota_waits.fetch_add(1, Ordering::Relaxed);
+                if wait > self.policy.max_retry_after {
+                    self.guard
+                        .breaker
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .release_probe();
+                    return Err(ConnectorError::new(
+                        ErrorKind::RateLimited,
+                        &self.name,
+                        "the replicas' shared quota for this upstream is used up",
+                    )
+                    .with_retry_after(Some(wait)));
+                }
+                tokio::time::sleep(wait).await;
+            }
+        } else if let Some(limiter) = &self.guard.limiter {
             if let Err(not_until) = limiter.check() {
                 self.guard.quota_waits.fetch_add(1, Ordering::Relaxed);
                 let wait = not_until.wait_time_from(DefaultClock::default().now());

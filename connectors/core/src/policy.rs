@@ -33,6 +33,16 @@ pub struct Quota {
     pub burst: NonZeroU32,
 }
 
+/// A quota shared by every replica of the gateway (e.g. kept in Redis), so that a vendor's
+/// published limit holds however many replicas call it.
+#[async_trait::async_trait]
+pub trait SharedQuota: Send + Sync + std::fmt::Debug {
+    /// Reserves the next request to `upstream` under `quota` and says how long to wait before
+    /// sending it; `None` when the shared store cannot answer (the replica then falls back to
+    /// its own limiter).
+    async fn reserve(&self, upstream: &str, quota: Quota) -> Option<Duration>;
+}
+
 /// The breaker's state, as telemetry shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
