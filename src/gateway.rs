@@ -53,6 +53,8 @@ pub struct Caches {
     pub stock: Arc<CapabilityCache<Sku, Arc<Vec<StockLevel>>, Failure>>,
     /// Locations.
     pub locations: Arc<CapabilityCache<(), Arc<Vec<Location>>, Failure>>,
+    /// Whole answers to anonymous catalogue queries (`None`: off).
+    pub responses: Option<crate::response_cache::ResponseCache>,
 }
 
 impl Caches {
@@ -64,6 +66,16 @@ impl Caches {
             prices: CapabilityCache::new(c.prices, max),
             stock: CapabilityCache::new(c.inventory, max),
             locations: CapabilityCache::new(c.locations, max),
+            responses: crate::response_cache::ResponseCache::new(c.responses.ttl, max),
+        }
+    }
+
+    /// `sku`'s stock changed (an order reserved it, a vendor said so): forget it, and every
+    /// whole answer that may show it.
+    pub fn stock_changed(&self, sku: &Sku) {
+        self.stock.invalidate(sku);
+        if let Some(r) = &self.responses {
+            r.clear();
         }
     }
 }

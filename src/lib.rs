@@ -13,6 +13,7 @@ pub mod demo;
 pub mod gateway;
 pub mod graph;
 pub mod replicas;
+pub mod response_cache;
 pub mod server;
 pub mod telemetry;
 

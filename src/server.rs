@@ -264,12 +264,29 @@ async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Requ
         return refused;
     }
     let channel = cx.channel;
+    // Anonymous catalogue answers may come whole from the response cache.
+    let cache = state.gateway.caches.responses.as_ref();
+    let cache_key =
+        cache.and_then(|_| crate::response_cache::ResponseCache::key(headers, &req, &cx));
+    if let (Some(c), Some(k)) = (cache, &cache_key) {
+        if let Some(hit) = c.get(k) {
+            state.gateway.telemetry.record_request(channel, &[]);
+            return hit.into_response();
+        }
+    }
+    // Never a mutation's answer (parsed only on a miss).
+    let cache_key = cache_key.filter(|_| !is_mutation(&req));
     let scope = Scope::new(state.gateway.clone(), cx);
     let recognised = scope.recognised.clone();
     let resp = state.schema.execute(req.data(scope)).await;
     let recognised = std::mem::take(&mut *recognised.lock().unwrap_or_else(|e| e.into_inner()));
     state.gateway.telemetry.record_request(channel, &recognised);
-    GraphQLResponse::from(resp).into_response()
+    let shareable = resp.errors.is_empty();
+    let out = GraphQLResponse::from(resp).into_response();
+    match (cache, cache_key) {
+        (Some(c), Some(k)) if shareable && out.status().is_success() => c.store(k, out).await,
+        _ => out,
+    }
 }
 
 /// Whether the operation a request would run is a mutation.

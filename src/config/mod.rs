@@ -55,6 +55,8 @@ pub struct CacheConfig {
     pub inventory: crate::cache::CachePolicy,
     /// Stores and warehouses.
     pub locations: crate::cache::CachePolicy,
+    /// Whole answers to anonymous catalogue queries: `{ ttl = "1s" }`; `"0s"` turns it off.
+    pub responses: crate::cache::CachePolicy,
 }
 
 impl Default for CacheConfig {
@@ -70,6 +72,7 @@ impl Default for CacheConfig {
             prices: policy(30, 0),
             inventory: policy(5, 0),
             locations: policy(300, 300),
+            responses: policy(1, 0),
         }
     }
 }

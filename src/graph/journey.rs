@@ -710,7 +710,7 @@ impl Mutation {
         }
         // Reserved stock must show at once: forget the cached stock of what was ordered.
         for l in &draft.lines {
-            s.gateway.caches.stock.invalidate(&l.sku);
+            s.gateway.caches.stock_changed(&l.sku);
         }
         Ok(Order(Arc::new(order)))
     }
