@@ -1,12 +1,19 @@
 //! The HTTP server: GraphQL at `/graphql` (POST, and GET for queries and the IDE), `/health`
 //! (the process is up) and `/ready` (connectors are wired). `serve` takes its listener and a
 //! shutdown future, so tests and the demo run the same server in-process.
+//!
+//! `/graphql` follows the GraphQL-over-HTTP specification: the response media type is
+//! negotiated from `Accept` (`application/graphql-response+json` or `application/json`, 406 when
+//! neither is acceptable); with `application/graphql-response+json` a request that fails before
+//! execution (parse, validation, variable coercion) is answered 400 without a `data` entry, with
+//! `application/json` it is answered 200 (what legacy clients expect). The `graphql-http` audit
+//! suite checks this in `tests/graphql_http.rs`.
 
 use crate::config::{Config, ContextDefaults};
 use crate::gateway::Gateway;
 use crate::graph::{self, loaders::Scope, CommerceSchema};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -177,7 +184,8 @@ fn refuse(status: StatusCode, code: &'static str, msg: String) -> Response {
     let mut resp = async_graphql::Response::from_errors(vec![err]);
     resp.extensions
         .insert("code".into(), async_graphql::Value::from(code));
-    let mut out = (status, GraphQLResponse::from(resp)).into_response();
+    let mut out = render(resp, ResponseMedia::Json);
+    *out.status_mut() = status;
     if status == StatusCode::UNAUTHORIZED {
         out.headers_mut().insert(
             axum::http::header::WWW_AUTHENTICATE,
@@ -254,6 +262,18 @@ async fn authenticate(
 }
 
 async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Request) -> Response {
+    let media = match ResponseMedia::negotiate(headers) {
+        Some(m) => m,
+        None => return not_acceptable(),
+    };
+    // A request without a document runs nothing: unless it names a persisted query, it is a
+    // malformed GraphQL-over-HTTP request.
+    if req.query.trim().is_empty() && !req.extensions.contains_key("persistedQuery") {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "the request has no `query`; send {\"query\": \"{ ... }\"}",
+        );
+    }
     let mut cx = match request_context(headers, &state.gateway.defaults) {
         Ok(cx) => cx,
         Err(msg) => {
@@ -282,10 +302,148 @@ async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Requ
     let recognised = std::mem::take(&mut *recognised.lock().unwrap_or_else(|e| e.into_inner()));
     state.gateway.telemetry.record_request(channel, &recognised);
     let shareable = resp.errors.is_empty();
-    let out = GraphQLResponse::from(resp).into_response();
+    let out = render(resp, media);
     match (cache, cache_key) {
         (Some(c), Some(k)) if shareable && out.status().is_success() => c.store(k, out).await,
         _ => out,
+    }
+}
+
+/// The media type a GraphQL response is encoded in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseMedia {
+    /// `application/graphql-response+json`: HTTP status codes carry request errors.
+    GraphqlResponse,
+    /// `application/json`: the legacy type; well-formed requests are answered 200.
+    Json,
+}
+
+impl ResponseMedia {
+    fn content_type(self) -> &'static str {
+        match self {
+            ResponseMedia::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            ResponseMedia::Json => "application/json; charset=utf-8",
+        }
+    }
+
+    /// The most preferred supported type in `Accept` (`application/json` when there is no
+    /// `Accept`, or for `*/*` and `application/*`); `None` when nothing listed is supported.
+    fn negotiate(headers: &HeaderMap) -> Option<ResponseMedia> {
+        let accept: Vec<&str> = headers
+            .get_all(axum::http::header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if accept.iter().all(|v| v.trim().is_empty()) {
+            return Some(ResponseMedia::Json);
+        }
+        let mut best: Option<(f32, ResponseMedia)> = None;
+        for range in accept.iter().flat_map(|v| v.split(',')) {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let found = match media.as_str() {
+                "application/graphql-response+json" => ResponseMedia::GraphqlResponse,
+                "application/json" | "application/*" | "*/*" => ResponseMedia::Json,
+                _ => continue,
+            };
+            // The first listed wins among equals.
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, found));
+            }
+        }
+        best.map(|(_, m)| m)
+    }
+}
+
+/// Whether a response is a request error: nothing was executed (the document did not parse or
+/// validate, variables did not coerce, a limit refused it), so no error has a field path.
+fn is_request_error(resp: &async_graphql::Response) -> bool {
+    resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// Encodes a GraphQL response in `media` with the status code the spec asks for.
+fn render(resp: async_graphql::Response, media: ResponseMedia) -> Response {
+    let request_error = is_request_error(&resp);
+    let status = if request_error && media == ResponseMedia::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut body = serde_json::to_value(&resp).unwrap_or_else(|_| serde_json::json!({}));
+    if request_error {
+        // No execution, so no `data` entry (GraphQL spec, "Response Format").
+        if let Some(map) = body.as_object_mut() {
+            map.remove("data");
+        }
+    }
+    let mut out = (
+        status,
+        [(axum::http::header::CONTENT_TYPE, media.content_type())],
+        body.to_string(),
+    )
+        .into_response();
+    if resp.is_ok() {
+        if let Some(value) = resp
+            .cache_control
+            .value()
+            .and_then(|v| axum::http::HeaderValue::from_str(&v).ok())
+        {
+            out.headers_mut()
+                .insert(axum::http::header::CACHE_CONTROL, value);
+        }
+    }
+    out.headers_mut().extend(resp.http_headers);
+    out
+}
+
+/// A request the server refuses before GraphQL sees it, as a GraphQL-shaped JSON error.
+fn request_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            ResponseMedia::Json.content_type(),
+        )],
+        serde_json::json!({ "errors": [{ "message": message }] }).to_string(),
+    )
+        .into_response()
+}
+
+fn not_acceptable() -> Response {
+    request_error(
+        StatusCode::NOT_ACCEPTABLE,
+        "GraphQL responses are application/graphql-response+json or application/json; accept one of them",
+    )
+}
+
+/// Why a POST body could not be read as a GraphQL request: 413 when it is too large, else 400,
+/// with a GraphQL-shaped JSON error.
+pub(crate) struct BadRequestBody(async_graphql::ParseRequestError);
+
+impl From<async_graphql::ParseRequestError> for BadRequestBody {
+    fn from(e: async_graphql::ParseRequestError) -> Self {
+        BadRequestBody(e)
+    }
+}
+
+impl IntoResponse for BadRequestBody {
+    fn into_response(self) -> Response {
+        match self.0 {
+            async_graphql::ParseRequestError::PayloadTooLarge => request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is larger than server.max_body_bytes",
+            ),
+            e => request_error(
+                StatusCode::BAD_REQUEST,
+                &format!("the request body is not a GraphQL request: {e}"),
+            ),
+        }
     }
 }
 
@@ -326,11 +484,10 @@ async fn require_json(req: axum::extract::Request, next: axum::middleware::Next)
             && media != "application/graphql-response+json"
             && media != "application/graphql"
         {
-            return (
+            return request_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "POST /graphql takes Content-Type: application/json",
-            )
-                .into_response();
+            );
         }
     }
     next.run(req).await
@@ -339,7 +496,7 @@ async fn require_json(req: axum::extract::Request, next: axum::middleware::Next)
 async fn graphql_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    req: GraphQLRequest,
+    req: GraphQLRequest<BadRequestBody>,
 ) -> Response {
     execute(&state, &headers, req.into_inner()).await
 }
@@ -369,18 +526,22 @@ async fn graphql_get(
     }
     match async_graphql::http::parse_query_string(query) {
         // GraphQL over HTTP: GET may not change anything (and a link must not place an order).
-        Ok(req) if is_mutation(&req) => (
-            StatusCode::METHOD_NOT_ALLOWED,
-            [(axum::http::header::ALLOW, "POST")],
-            "mutations must be sent with POST",
-        )
-            .into_response(),
+        Ok(req) if is_mutation(&req) => {
+            let mut resp = request_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "mutations must be sent with POST",
+            );
+            resp.headers_mut().insert(
+                axum::http::header::ALLOW,
+                axum::http::HeaderValue::from_static("POST"),
+            );
+            resp
+        }
         Ok(req) => execute(&state, &headers, req).await,
-        Err(e) => (
+        Err(e) => request_error(
             StatusCode::BAD_REQUEST,
-            format!("malformed GraphQL GET request: {e}"),
-        )
-            .into_response(),
+            &format!("malformed GraphQL GET request: {e}"),
+        ),
     }
 }
 
