@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, RwLock};
 
 /// The `[auth]` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// The `iss` every token must carry, e.g. `"https://id.example.com/"`.
@@ -40,9 +40,11 @@ pub struct AuthConfig {
     /// How long fetched keys are used before they are fetched again, e.g. `"10m"`. A token
     /// signed by an unknown key id triggers an earlier refetch (at most every 30 s).
     #[serde(default = "default_refresh", with = "crate::config::duration")]
+    #[schemars(schema_with = "crate::config::duration_schema")]
     pub jwks_refresh: Duration,
     /// Clock skew tolerated on `exp` and `nbf`, e.g. `"30s"`.
     #[serde(default = "default_leeway", with = "crate::config::duration")]
+    #[schemars(schema_with = "crate::config::duration_schema")]
     pub leeway: Duration,
 }
 

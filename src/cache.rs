@@ -16,15 +16,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One capability's cache settings (`[cache.prices]` and so on).
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CachePolicy {
     /// How long an answer is fresh, e.g. `"30s"`; `"0s"` turns this cache off.
     #[serde(with = "crate::config::duration")]
+    #[schemars(schema_with = "crate::config::duration_schema")]
     pub ttl: Duration,
     /// How long after that a stale answer is still served while it is refreshed in the
     /// background, e.g. `"30s"`.
     #[serde(default, with = "crate::config::duration")]
+    #[schemars(schema_with = "crate::config::duration_schema")]
     pub stale_for: Duration,
 }
 

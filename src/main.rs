@@ -46,6 +46,9 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Print the JSON Schema of the configuration file (for editors; also checked in as
+    /// schema/samlet.config.schema.json).
+    ConfigSchema,
     #[cfg(feature = "demo")]
     /// Run the embedded demo: simulated vendors serving a generated world, wired to the
     /// gateway over real HTTP, with a GraphQL IDE at /graphql.
@@ -119,6 +122,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Schema => {
             print!("{}", samlet::graph::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ConfigSchema => {
+            print!("{}", samlet::config::json_schema());
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => match Config::load(&config) {

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The `[redis]` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
     /// The server, e.g. `"redis://redis:6379/0"` (write `${NAME}` if it carries a password).
@@ -26,6 +26,7 @@ pub struct RedisConfig {
     pub prefix: String,
     /// The longest a request waits for Redis before going on without it, e.g. `"50ms"`.
     #[serde(default = "default_timeout", with = "crate::config::duration")]
+    #[schemars(schema_with = "crate::config::duration_schema")]
     pub timeout: Duration,
 }
 

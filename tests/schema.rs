@@ -14,3 +14,19 @@ fn checked_in_sdl_matches_the_code() {
         );
     }
 }
+
+/// The config file's JSON Schema (for editors) is generated from the config types and checked
+/// in at `schema/samlet.config.schema.json`, the same way.
+#[test]
+fn checked_in_config_json_schema_matches_the_code() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/samlet.config.schema.json");
+    let generated = samlet::config::json_schema();
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current != generated {
+        std::fs::write(&path, &generated).expect("write schema/samlet.config.schema.json");
+        panic!(
+            "schema/samlet.config.schema.json was out of date and has been rewritten; review `git diff schema/` and commit it"
+        );
+    }
+}

@@ -5,9 +5,11 @@
 
 mod locate;
 mod registry;
+mod schema;
 
 pub use locate::Located;
 pub use registry::{connector_kinds, ConnectorSpec};
+pub use schema::{duration_schema, json_schema};
 
 use samlet_connector::capability::Capability;
 use samlet_connector::context::{Channel, Currency, Locale};
@@ -42,7 +44,7 @@ pub struct Config {
 }
 
 /// The shared cache (`[cache]`), per capability. Customer-private data is never cached.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheConfig {
     /// Estimated bytes each capability's cache may hold, e.g. `16777216` (16 MiB).
@@ -78,7 +80,7 @@ impl Default for CacheConfig {
 }
 
 /// Server settings (`[server]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Address to listen on, e.g. `"0.0.0.0:4000"`.
@@ -91,6 +93,7 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Deadline for one GraphQL request, e.g. `"15s"`.
     #[serde(with = "duration")]
+    #[schemars(schema_with = "duration_schema")]
     pub request_timeout: Duration,
     /// Deepest accepted query nesting.
     pub max_depth: usize,
@@ -105,6 +108,7 @@ pub struct ServerConfig {
     pub federation: bool,
     /// How often each upstream's address is probed (a TCP connect: no vendor quota), e.g. `"5s"`.
     #[serde(with = "duration")]
+    #[schemars(schema_with = "duration_schema")]
     pub probe_interval: Duration,
 }
 
@@ -127,7 +131,7 @@ impl Default for ServerConfig {
 }
 
 /// Request-context defaults (`[defaults]`), used where a request's headers say nothing.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ContextDefaults {
     /// Channel, e.g. `"web"`.
@@ -153,22 +157,26 @@ impl Default for ContextDefaults {
 
 /// Upstream policy overrides (`[upstream]` for all connectors, `[connectors.NAME.upstream]`
 /// for one). Unset fields inherit.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamOverrides {
     /// Deadline for one upstream attempt, e.g. `"5s"`.
     #[serde(default, with = "opt_duration")]
+    #[schemars(schema_with = "duration_schema")]
     pub timeout: Option<Duration>,
     /// Budget for a whole upstream call including retries and waits, e.g. `"8s"`.
     #[serde(default, with = "opt_duration")]
+    #[schemars(schema_with = "duration_schema")]
     pub deadline: Option<Duration>,
     /// Extra attempts for idempotent reads.
     pub retries: Option<u32>,
     /// First retry back-off, e.g. `"50ms"` (doubles per attempt, with jitter).
     #[serde(default, with = "opt_duration")]
+    #[schemars(schema_with = "duration_schema")]
     pub backoff: Option<Duration>,
     /// Longest `Retry-After` or quota wait honoured inside a call, e.g. `"2s"`.
     #[serde(default, with = "opt_duration")]
+    #[schemars(schema_with = "duration_schema")]
     pub max_retry_after: Option<Duration>,
     /// Calls in flight to the upstream at most (the bulkhead).
     pub max_concurrent: Option<usize>,
@@ -178,11 +186,12 @@ pub struct UpstreamOverrides {
     pub breaker_failures: Option<u32>,
     /// How long an open breaker waits before one probe, e.g. `"5s"`.
     #[serde(default, with = "opt_duration")]
+    #[schemars(schema_with = "duration_schema")]
     pub breaker_open_for: Option<Duration>,
 }
 
 /// A vendor quota in configuration.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuotaConfig {
     /// Requests per second, sustained.
@@ -220,8 +229,13 @@ impl UpstreamOverrides {
 }
 
 /// The raw file, before connector tables are validated by their kinds.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    rename = "SamletConfig",
+    title = "Samlet gateway configuration",
+    description = "The gateway's configuration file (samlet.toml). `${NAME}` in a string value of [connectors.*], [auth] or [redis] is replaced by the environment variable NAME."
+)]
 struct RawConfig {
     #[serde(default)]
     server: ServerConfig,
@@ -229,25 +243,34 @@ struct RawConfig {
     defaults: ContextDefaults,
     #[serde(default)]
     upstream: UpstreamOverrides,
+    /// Connector instances by name: `[connectors.NAME]` with `kind` and that kind's settings.
     #[serde(default)]
+    #[schemars(schema_with = "schema::connectors")]
     connectors: BTreeMap<String, toml::Table>,
+    /// Which instances serve each capability; for customers, the order is the precedence.
     #[serde(default)]
+    #[schemars(schema_with = "schema::capabilities")]
     capabilities: BTreeMap<String, OneOrMany>,
     #[serde(default)]
     customers: CustomersSection,
     #[serde(default)]
     cache: CacheConfig,
+    /// Bearer-token verification (`[auth]`); without it every caller is anonymous.
     #[serde(default)]
+    #[schemars(with = "Option<crate::auth::AuthConfig>")]
     auth: Option<toml::Table>,
+    /// The Redis shared by replicas (`[redis]`), if any.
     #[serde(default)]
+    #[schemars(with = "Option<crate::replicas::RedisConfig>")]
     redis: Option<toml::Table>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CustomersSection {
     /// Per-field precedence: `email = ["marketing", "crm"]`.
     #[serde(default)]
+    #[schemars(schema_with = "schema::precedence")]
     precedence: BTreeMap<String, Vec<String>>,
 }
 
@@ -635,19 +658,45 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// A duration as the config file writes it, in the largest unit that is exact: `"2m"`,
+/// `"15s"`, `"250ms"` (the inverse of [`parse_duration`]).
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms > 0 && ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
 pub(crate) mod duration {
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
         super::parse_duration(&s).map_err(serde::de::Error::custom)
     }
+
+    /// Writes the config file's form (the JSON Schema's defaults use it).
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_duration(*d))
+    }
 }
 
 mod opt_duration {
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
+
+    /// Writes the config file's form (the JSON Schema's defaults use it).
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&super::format_duration(*d)),
+            None => s.serialize_none(),
+        }
+    }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let s = String::deserialize(d)?;

@@ -39,6 +39,17 @@ macro_rules! vendors {
             }
         }
 
+        /// Each compiled-in kind with the JSON Schema of its `[connectors.NAME]` table (without
+        /// `kind` and `upstream`, which every kind takes).
+        pub(super) fn kind_schemas(
+            generator: &mut schemars::SchemaGenerator,
+        ) -> Vec<(&'static str, schemars::Schema)> {
+            vec![$( #[cfg(feature = $feature)] (
+                $krate::KIND,
+                <$krate::$config as schemars::JsonSchema>::json_schema(generator),
+            ), )*]
+        }
+
         /// The connector kinds compiled into this binary.
         pub fn connector_kinds() -> Vec<&'static str> {
             vec![$( #[cfg(feature = $feature)] $krate::KIND, )*]

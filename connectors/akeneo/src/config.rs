@@ -14,7 +14,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// Configuration of one Akeneo PIM connection (an Akeneo *Connection* of the "Connector" kind:
 /// client id and secret plus the API user's username and password).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AkeneoConfig {
     /// The PIM's base URL without any path, e.g. `"https://acme.cloud.akeneo.com"`. The
@@ -46,7 +46,7 @@ fn default_page_size() -> u32 {
 
 /// Akeneo channel codes per gateway channel. Scopable attributes (e.g. `description`) hold one
 /// value per Akeneo channel; the request's channel picks which one the gateway sees.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScopeMapping {
     /// The Akeneo channel for online touchpoints: web, app and e-mail. Default `"ecommerce"`.
@@ -84,7 +84,7 @@ impl ScopeMapping {
 /// Attribute codes of the catalogue's families. Products are Akeneo *product models* with one
 /// level of variants (*variant products*); model-level attributes are read from the model (or
 /// from a variant, which carries its model's values), variant-level ones from each variant.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AttributeMapping {
     /// Model-level product name (text, usually localisable). Default `"name"`.

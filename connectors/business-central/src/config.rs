@@ -34,7 +34,7 @@ pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 5;
 /// client_id = "00000000-0000-0000-0000-000000000000"
 /// client_secret = "${BC_CLIENT_SECRET}"
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessCentralConfig {
     /// The Entra ID tenant: its id (a GUID) or a verified domain such as

@@ -8,7 +8,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The touchpoint a request comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// The web shop.
@@ -78,7 +80,7 @@ impl FromStr for Channel {
 }
 
 /// The price list family a channel buys from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PriceChannel {
     /// Web, app and e-mail.
@@ -149,6 +151,19 @@ impl From<Currency> for String {
     }
 }
 
+impl schemars::JsonSchema for Currency {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Currency".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[A-Za-z]{3}$",
+            "description": "An ISO 4217 currency code, e.g. `DKK`.",
+        })
+    }
+}
+
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -213,6 +228,19 @@ impl TryFrom<String> for Locale {
 impl From<Locale> for String {
     fn from(l: Locale) -> String {
         l.0
+    }
+}
+
+impl schemars::JsonSchema for Locale {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Locale".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[A-Za-z]{2}[-_][A-Za-z]{2}$",
+            "description": "A locale of the form ll-CC, e.g. `da-DK`.",
+        })
     }
 }
 

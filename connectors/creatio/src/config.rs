@@ -43,7 +43,7 @@ pub const MAX_FILTER_TERMS: u32 = 500;
 /// [connectors.crm.columns]      # optional: the instance's custom column names
 /// customer_number = "UsrCustomerNumber"
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatioConfig {
     /// The Creatio application URL, e.g. `https://acme.creatio.com`. Data requests go to
@@ -82,7 +82,7 @@ pub struct CreatioConfig {
 }
 
 /// How e-mail keys are compared in `$filter`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EmailMatch {
     /// `Email eq 'anna@example.dk'`: case-insensitive where the database collation is (the
@@ -95,8 +95,9 @@ pub enum EmailMatch {
 
 /// Column names of the instance. Standard columns (`GivenName`, `Email`, `ModifiedOn`, …) are
 /// fixed; custom columns carry the `Usr` prefix Creatio gives them and differ per instance.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(rename = "CreatioColumnNames")]
 pub struct ColumnNames {
     /// Text column with the shared customer number, on `Contact` (persons) and `Account`
     /// (companies).

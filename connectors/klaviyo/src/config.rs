@@ -30,7 +30,7 @@ pub const DEFAULT_REVISION: &str = "2026-07-15";
 /// properties = { loyalty_number = "loyalty_number", loyalty_tier = "loyalty_tier", customer_kind = "customer_kind" }
 /// vouchers = { coupons = { LOYALTY10 = "10%" }, redemption_metric = "Redeemed Coupon" }
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KlaviyoConfig {
     /// The API origin, without `/api`. Default `https://a.klaviyo.com`.
@@ -62,7 +62,7 @@ pub struct KlaviyoConfig {
 }
 
 /// The loyalty vouchers kept as Klaviyo coupon codes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct VoucherConfig {
     /// Coupon id (Klaviyo's `coupon.id`, equal to its `external_id`) -> its worth: a
@@ -121,7 +121,7 @@ pub(crate) fn parse_voucher_value(raw: &str) -> Result<VoucherValue, String> {
 }
 
 /// Custom profile property names (`profile.attributes.properties.<name>`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PropertyNames {
     /// The loyalty club member number. Default `loyalty_number`.

@@ -34,7 +34,7 @@ pub const MARKET_ID_LEN: usize = 8;
 /// password = "${OPTIMIZELY_PASSWORD}"
 /// order_number_prefix = "SO"
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizelyConfig {
     /// The site that hosts the Service API, without a path, e.g. `"https://shop.example.com"`.
@@ -98,7 +98,7 @@ fn default_wishlist_market() -> String {
 /// Market ids per price channel and currency. Optimizely keeps prices per market and currency
 /// and knows nothing of sales channels, so online and in-store price lists live in separate
 /// markets (a store market per country).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MarketMapping {
     /// Markets for web, app and e-mail, by currency. Default
@@ -143,7 +143,7 @@ impl MarketMapping {
 
 /// Meta field names of the catalog's content types. Product-level texts and attributes are read
 /// from the product entry, axes from each variation entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetaFieldMapping {
     /// The localised name of products and variations. Default `"DisplayName"` (Optimizely's

@@ -33,7 +33,7 @@ pub const MIN_QUERY_BATCH_SIZE: u32 = 200;
 /// [connectors.crm.wishlist]     # optional: the wishlist custom object's API names
 /// object = "Wishlist_Item__c"
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SalesforceConfig {
     /// Base URL of the org's OAuth token endpoint: its My Domain URL, e.g.
@@ -63,7 +63,7 @@ pub struct SalesforceConfig {
 
 /// API names of the custom fields and relationships the connector reads. Standard fields
 /// (`FirstName`, `Email`, `MailingCountryCode`, …) are fixed; these differ per org.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FieldNames {
     /// External-id text field holding the shared customer number, on both Contact (persons)
@@ -95,7 +95,7 @@ impl Default for FieldNames {
 /// one): one record per customer and SKU, keyed by a unique external id so that adding is an
 /// idempotent upsert. All are custom (`__c`) names; the defaults are what the setup guide in
 /// the crate documentation creates.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct WishlistNames {
     /// The custom object, one record per wished-for SKU.

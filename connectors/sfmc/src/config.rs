@@ -45,7 +45,7 @@ pub const TOKEN_PATH: &str = "/v2/token";
 /// default = "APIEvent-3f2c…"              # every kind without its own key
 /// purchase = "APIEvent-8a1d…"             # optional, per kind
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SfmcConfig {
     /// The tenant's authentication base URI, as shown on the installed package's API
@@ -85,7 +85,7 @@ pub struct SfmcConfig {
 /// The `EventDefinitionKey` of the journey entry event each kind of touchpoint event fires
 /// (Journey Builder → Event Administration shows the key, e.g. `APIEvent-3f2c…`), with a
 /// default for the kinds without their own.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventDefinitionKeys {
     /// The key for every kind that has none of its own.
@@ -140,8 +140,9 @@ impl EventDefinitionKeys {
 
 /// Column names of the customer data extension. Marketing Cloud compares column names
 /// case-insensitively; the connector does too.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(rename = "SfmcColumnNames")]
 pub struct ColumnNames {
     /// Primary key: the shared customer number, also the customer's ContactKey.
     /// Default `CustomerNumber`.

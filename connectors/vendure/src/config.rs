@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
 /// Configuration of one Vendure server, read through its Admin API.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VendureConfig {
     /// The server's root URL, without the API path, e.g. `"https://shop.example.com"`. The
@@ -83,7 +83,7 @@ pub fn default_languages() -> BTreeMap<String, Locale> {
 /// Channel tokens per price list. Vendure keeps one price per variant, channel and currency,
 /// so each price list is a channel with every currency the shop sells in; the channel's
 /// `pricesIncludeTax` says whether its prices include VAT.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PriceChannels {
     /// The channel of online prices (web, app, e-mail). Empty: the server's default channel.
@@ -116,7 +116,7 @@ impl PriceChannels {
 /// The custom fields the connector reads. Vendure has no field for a product code shared with
 /// other systems, a compare-at price or a location's address, so the server declares them in
 /// its `customFields` configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CustomFieldNames {
     /// `Product` string field with the product code shared with other systems (the gateway's

@@ -21,7 +21,7 @@ pub const HARD_LIMIT_PER_SECOND: u32 = 200;
 /// Which identifier the tenant's `customKey` lookup parameter holds. Voyado configures this
 /// per tenant ("either a contact's memberNumber or externalId, depending on how your tenant is
 /// set up").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
 pub enum CustomKey {
     /// `customKey` is the contact's `externalId` (the shared customer number). Member numbers
     /// are then looked up with `GET /api/v2/contacts/{member_contact_type}/bykey`.
@@ -59,7 +59,7 @@ impl CustomKey {
 /// max_concurrency = 8
 /// requests_per_second = 50
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoyadoConfig {
     /// The tenant's API origin, without `/api`: `https://<client>.voyado.com` in production,
@@ -100,7 +100,7 @@ pub struct VoyadoConfig {
 
 /// Tenant-defined contact attribute names (`contact.attributes.<name>`). Voyado has no
 /// standard attribute for these; each tenant configures its own data model.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AttributeNames {
     /// The member's loyalty level (tier), e.g. `GOLD`. Default `loyaltyLevel`.
