@@ -100,16 +100,52 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
+/// Ctrl-C, or SIGTERM (what Kubernetes and `docker stop` send): stop accepting, drain, exit 0.
+/// The handlers are installed when this is called, not when the future is first polled, so a
+/// signal that arrives while the server starts is not fatal.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let int = async {
+                match int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = term => {}
+                _ = int => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    match run(cli).await {
+    let shutdown = shutdown_signal();
+    match run(cli, shutdown).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -118,7 +154,10 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn run(
+    cli: Cli,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Schema => {
             print!("{}", samlet::graph::sdl());
@@ -153,7 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.server.listen))?;
             tracing::info!(addr = %config.server.listen, "serving GraphQL at /graphql");
-            samlet::serve(config, listener, shutdown_signal()).await?;
+            samlet::serve(config, listener, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "demo")]
@@ -226,12 +265,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(listener) => {
                     println!("GraphQL and IDE: http://{addr}/graphql");
                     print_tokens(&stack);
-                    samlet::serve(config, listener, shutdown_signal()).await?;
+                    samlet::serve(config, listener, shutdown).await?;
                 }
                 None => {
                     print_tokens(&stack);
                     println!("simulators only; serve the gateway with `samlet serve --config FILE` (see --write-config)");
-                    shutdown_signal().await;
+                    shutdown.await;
                 }
             }
             Ok(ExitCode::SUCCESS)
