@@ -42,30 +42,39 @@ async fn every_must_of_the_graphql_over_http_audit_passes() {
         "only {} audit results:\n{out}",
         results.len()
     );
+    // Every result, also written where .ci/run prints it from, so CI's log shows the audit.
+    let mut report = String::new();
     let mut tally = std::collections::BTreeMap::<(String, String), usize>::new();
     for r in &results {
+        let (level, status) = (
+            r["level"].as_str().unwrap_or("?"),
+            r["status"].as_str().unwrap_or("?"),
+        );
         *tally
-            .entry((
-                r["level"].as_str().unwrap_or("?").to_owned(),
-                r["status"].as_str().unwrap_or("?").to_owned(),
-            ))
+            .entry((level.to_owned(), status.to_owned()))
             .or_default() += 1;
-        if r["status"] != "ok" {
-            println!(
-                "{} {} [{}]: {} (HTTP {}, {})",
-                r["status"].as_str().unwrap_or("?"),
-                r["id"].as_str().unwrap_or("?"),
-                r["name"].as_str().unwrap_or("?"),
+        report.push_str(&format!(
+            "{status:<6} {} {}",
+            r["id"].as_str().unwrap_or("?"),
+            r["name"].as_str().unwrap_or("?")
+        ));
+        if status != "ok" {
+            report.push_str(&format!(
+                ": {} (HTTP {}, {})",
                 r["reason"].as_str().unwrap_or(""),
                 r["status_code"],
                 r["body"].as_str().unwrap_or("")
-            );
+            ));
         }
+        report.push('\n');
     }
-    println!("graphql-http audit: {} results", results.len());
+    report.push_str(&format!("graphql-http audit: {} results\n", results.len()));
     for ((level, status), n) in &tally {
-        println!("  {level:<6} {status:<6} {n}");
+        report.push_str(&format!("  {level:<6} {status:<6} {n}\n"));
     }
+    println!("{report}");
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("graphql-http-audit.txt");
+    std::fs::write(&file, &report).expect("write the audit report");
     let failed = |level: &str| -> Vec<&Value> {
         results
             .iter()
