@@ -239,11 +239,24 @@ fn the_binary_exits_cleanly_on_sigterm() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("run samlet demo");
+    // Read stdout to its end on a thread (the demo prints after it starts serving; a closed
+    // pipe would make that print fail), and hear when it serves.
     let stdout = child.stdout.take().expect("stdout");
-    let serving = std::io::BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .any(|l| l.starts_with("GraphQL and IDE:"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.starts_with("GraphQL and IDE:") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let serving = rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok();
+    if !serving {
+        let _ = child.kill();
+    }
     assert!(serving, "the demo did not start serving");
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -264,6 +277,7 @@ fn the_binary_exits_cleanly_on_sigterm() {
         let _ = child.wait();
         panic!("samlet did not exit within 20 s of SIGTERM");
     };
+    let _ = reader.join();
     assert!(exit.success(), "samlet exited with {exit} on SIGTERM");
 }
 
