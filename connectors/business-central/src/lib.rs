@@ -106,8 +106,10 @@
 //! - `customers` (Customer): `id`, `number`, `displayName`, `type` (`Person`/`Company`),
 //!   `firstName`, `lastName` (the primary contact's First Name and Surname), `addressLine1`,
 //!   `addressLine2`, `city`, `state`, `country`, `postalCode`, `phoneNumber`, `email`,
-//!   `customerPriceGroup`, `lastModifiedDateTime`. Filterable on `number`, `email` (with
-//!   `tolower`) and `phoneNumber`.
+//!   `customerPriceGroup`, `lastModifiedDateTime`. Filterable on `id` (the SystemId: an
+//!   external id of this connector is read with `id in ('…')`, one request per 38 ids,
+//!   beside the other key kinds' requests), `number`, `email` (with `tolower`) and
+//!   `phoneNumber`.
 //! - `itemPrices` (Price List Line, resolved to one line per item, variant, channel, currency
 //!   and price group): `itemNumber`, `itemId` and `itemVariantId` (the SystemIds document
 //!   lines reference), `variantCode`, `priceChannel` (`online`/`store`, from the

@@ -33,7 +33,7 @@ impl CustomerSource for CreatioCustomers {
         keys: &[MatchKey],
     ) -> ConnectorResult<HashMap<MatchKey, Vec<CustomerRecord>>> {
         let mut found: HashMap<MatchKey, Vec<CustomerRecord>> = HashMap::new();
-        let queries = query::plan(&self.config, keys);
+        let queries = query::plan(&self.config, self.client.name(), keys);
         if queries.is_empty() {
             return Ok(found);
         }
@@ -42,7 +42,25 @@ impl CustomerSource for CreatioCustomers {
             connector: self.client.name(),
             columns: &self.config.columns,
         };
-        let wanted: HashSet<&MatchKey> = keys.iter().collect();
+        // External ids are filed under the lower-case GUID the rows carry.
+        let asked: Vec<(MatchKey, &MatchKey)> = keys
+            .iter()
+            .map(|k| match k {
+                MatchKey::ExternalId { connector, id } => (
+                    MatchKey::ExternalId {
+                        connector: connector.clone(),
+                        id: id.trim().to_ascii_lowercase(),
+                    },
+                    k,
+                ),
+                other => (other.clone(), k),
+            })
+            .collect();
+        let wanted: HashMap<&MatchKey, Vec<&MatchKey>> =
+            asked.iter().fold(HashMap::new(), |mut m, (norm, orig)| {
+                m.entry(norm).or_default().push(*orig);
+                m
+            });
         let mut seen = HashSet::new();
         for (query, rows) in queries.iter().zip(results) {
             for row in &rows {
@@ -63,8 +81,8 @@ impl CustomerSource for CreatioCustomers {
                     continue;
                 }
                 for key in record.match_keys() {
-                    if wanted.contains(&key) {
-                        found.entry(key).or_default().push(record.clone());
+                    for &asked in wanted.get(&key).into_iter().flatten() {
+                        found.entry(asked.clone()).or_default().push(record.clone());
                     }
                 }
             }

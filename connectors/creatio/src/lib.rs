@@ -53,7 +53,9 @@
 //!   sub-requests `Contact?$filter=…&$select=…&$expand=…&$orderby=Id&$top=N[&$skip=M]` and the
 //!   same for `Account`. The filter is an `or` chain (`UsrCustomerNumber eq 'C0000001' or
 //!   Email eq '…' or UsrPhoneE164 eq '…' or UsrLoyaltyNumber eq '…'`; on Account the e-mail is
-//!   `PrimaryContact/Email`). The `in` operator is not used: Creatio does not document it.
+//!   `PrimaryContact/Email`; an external id of this connector is `Id eq <guid>`, an unquoted
+//!   GUID literal, counted as one comparison of the chain). The `in` operator is not used:
+//!   Creatio does not document it.
 //!
 //! # Batching figures
 //! Each `$filter` holds at most `filter_terms` comparisons (16: sixteen comparisons of at most

@@ -246,7 +246,8 @@ mod tests {
             rec.updated_at.unwrap().to_rfc3339(),
             "2024-05-01T10:00:00+00:00"
         );
-        assert_eq!(rec.match_keys().len(), 3);
+        // Number, e-mail and phone, and the record's own id.
+        assert_eq!(rec.match_keys().len(), 4);
     }
 
     #[test]
@@ -284,7 +285,8 @@ mod tests {
             rec.updated_at.unwrap().to_rfc3339(),
             "2024-05-01T08:00:00+00:00"
         );
-        assert_eq!(rec.match_keys().len(), 4);
+        // Number, e-mail, phone and loyalty number, and the record's own id.
+        assert_eq!(rec.match_keys().len(), 5);
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! `$orderby` that `$skip` paging needs, and the percent-encoding of it all.
 //!
 //! Every key kind is asked of both entity sets: a person's keys live on their `Contact`, a
-//! company's on its `Account` (the e-mail through the account's primary contact).
+//! company's on its `Account` (the e-mail through the account's primary contact). An external
+//! id addressed to this connector is a record's `Id` (a GUID, compared as an unquoted GUID
+//! literal, as Creatio's OData 4 wants for `Edm.Guid`); one that is not a GUID cannot be
+//! anyone's and is not sent.
 
 use crate::config::{ColumnNames, CreatioConfig, EmailMatch};
 use crate::mapping;
@@ -139,9 +142,18 @@ pub(crate) fn shape(entity: Entity, columns: &ColumnNames) -> String {
 }
 
 /// One comparison of a key with the column that holds it on `entity`.
-fn term(config: &CreatioConfig, entity: Entity, key: &MatchKey) -> Option<String> {
+fn term(
+    config: &CreatioConfig,
+    me: &ConnectorName,
+    entity: Entity,
+    key: &MatchKey,
+) -> Option<String> {
     let c = &config.columns;
     let (column, value) = match key {
+        MatchKey::ExternalId { .. } => {
+            let id = key.external_id_for(me)?.trim().to_ascii_lowercase();
+            return is_guid(&id).then(|| format!("{} eq {id}", mapping::ID));
+        }
         MatchKey::CustomerNumber(n) => (c.customer_number.clone(), n.as_str().to_owned()),
         MatchKey::Phone(p) => (c.phone_e164.clone(), p.clone()),
         MatchKey::LoyaltyNumber(l) => (c.loyalty_number.clone(), l.clone()),
@@ -164,16 +176,26 @@ fn term(config: &CreatioConfig, entity: Entity, key: &MatchKey) -> Option<String
     (!value.is_empty()).then(|| format!("{column} eq {}", literal(value)))
 }
 
+/// Whether `s` is a GUID in its 8-4-4-4-12 hexadecimal form.
+pub(crate) fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The reads that answer `keys`: for each entity set, the distinct key comparisons in chunks
 /// of `filter_terms`, Contacts first.
-pub(crate) fn plan(config: &CreatioConfig, keys: &[MatchKey]) -> Vec<Query> {
+pub(crate) fn plan(config: &CreatioConfig, me: &ConnectorName, keys: &[MatchKey]) -> Vec<Query> {
     let per_filter = config.filter_terms.max(1) as usize;
     let mut out = Vec::new();
     for entity in [Entity::Contact, Entity::Account] {
         let mut seen = HashSet::new();
         let terms: Vec<String> = keys
             .iter()
-            .filter_map(|k| term(config, entity, k))
+            .filter_map(|k| term(config, me, entity, k))
             .filter(|t| seen.insert(t.clone()))
             .collect();
         let shape = shape(entity, &config.columns);
@@ -207,6 +229,28 @@ mod tests {
         }
     }
 
+    fn me() -> ConnectorName {
+        ConnectorName::new("crm")
+    }
+
+    #[test]
+    fn an_external_id_is_asked_by_id_and_only_when_it_is_this_connectors_guid() {
+        let id = |c: &str, v: &str| MatchKey::ExternalId {
+            connector: ConnectorName::new(c),
+            id: v.into(),
+        };
+        let keys = [
+            id("crm", "6F1C3E2A-1B2C-4D5E-8F90-0A1B2C3D4E5F"),
+            id("crm", "not-a-guid' or 1 eq 1"),
+            id("erp", "7f1c3e2a-1b2c-4d5e-8f90-0a1b2c3d4e5f"),
+        ];
+        let plan = plan(&config(), &me(), &keys);
+        assert_eq!(plan.len(), 2);
+        assert_eq!(plan[0].filter, "Id eq 6f1c3e2a-1b2c-4d5e-8f90-0a1b2c3d4e5f");
+        assert_eq!(plan[1].filter, plan[0].filter);
+        assert!(super::plan(&config(), &me(), &keys[1..]).is_empty());
+    }
+
     #[test]
     fn every_key_kind_is_asked_of_both_entity_sets() {
         let keys = [
@@ -215,7 +259,7 @@ mod tests {
             MatchKey::Phone("+4520000001".into()),
             MatchKey::LoyaltyNumber("71000001".into()),
         ];
-        let plan = plan(&config(), &keys);
+        let plan = plan(&config(), &me(), &keys);
         assert_eq!(plan.len(), 2);
         assert_eq!(plan[0].entity, Entity::Contact);
         assert_eq!(
@@ -233,7 +277,7 @@ mod tests {
     fn email_comparison_follows_the_configured_mode() {
         let mut c = config();
         c.email_match = EmailMatch::Tolower;
-        let plan = plan(&c, &[MatchKey::Email("Anna@Example.DK".into())]);
+        let plan = plan(&c, &me(), &[MatchKey::Email("Anna@Example.DK".into())]);
         assert_eq!(plan[0].filter, "tolower(Email) eq 'anna@example.dk'");
         assert_eq!(
             plan[1].filter,
@@ -250,10 +294,10 @@ mod tests {
             .collect();
         keys.push(keys[0].clone());
         keys.push(MatchKey::LoyaltyNumber("  ".into()));
-        let plan = plan(&c, &keys);
+        let plan = plan(&c, &me(), &keys);
         assert_eq!(plan.len(), 6, "three chunks per entity set");
         assert_eq!(plan[2].filter, "UsrCustomerNumber eq 'C0000006'");
-        assert!(super::plan(&c, &[]).is_empty());
+        assert!(super::plan(&c, &me(), &[]).is_empty());
     }
 
     #[test]

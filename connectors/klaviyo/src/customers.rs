@@ -2,7 +2,8 @@
 //!
 //! `GET /api/profiles` filters with `any(field,[…])` on `email`, `phone_number`,
 //! `external_id` and `id` (the spec's `filter` parameter), up to 100 values per request (the
-//! `page[size]` cap, so one filter's answers fit one page). Klaviyo's filter language has no
+//! `page[size]` cap, so one filter's answers fit one page). An external id addressed to this
+//! connector is the profile id and goes to `any(id,[…])`. Klaviyo's filter language has no
 //! `or`, so a batch costs one request per key kind per 100 keys; the requests of one batch
 //! run concurrently. Every request asks for `additional-fields[profile]=subscriptions` so
 //! consents come along.
@@ -84,8 +85,12 @@ pub(crate) fn any_filter(field: &str, values: &[String]) -> String {
 
 /// The normalised form of a key, as the connector stores and compares it; `None` for a key
 /// that cannot match anything (e.g. a phone number that is not international).
-fn normalised(key: &MatchKey) -> Option<MatchKey> {
+fn normalised(me: &ConnectorName, key: &MatchKey) -> Option<MatchKey> {
     Some(match key {
+        MatchKey::ExternalId { .. } => MatchKey::ExternalId {
+            connector: me.clone(),
+            id: key.external_id_for(me)?.trim().to_owned(),
+        },
         MatchKey::Email(e) => MatchKey::Email(normalize_email(e)?),
         // Klaviyo stores E.164; without a country, only international numbers can be read.
         MatchKey::Phone(p) => MatchKey::Phone(normalize_phone(p, "")?),
@@ -97,6 +102,7 @@ fn normalised(key: &MatchKey) -> Option<MatchKey> {
     .filter(|k| match k {
         MatchKey::LoyaltyNumber(s) => !s.is_empty(),
         MatchKey::CustomerNumber(n) => !n.as_str().is_empty(),
+        MatchKey::ExternalId { id, .. } => !id.is_empty(),
         _ => true,
     })
 }
@@ -110,9 +116,10 @@ impl CustomerSource for KlaviyoCustomers {
     ) -> ConnectorResult<HashMap<MatchKey, Vec<CustomerRecord>>> {
         let wanted: Vec<(&MatchKey, MatchKey)> = keys
             .iter()
-            .filter_map(|k| Some((k, normalised(k)?)))
+            .filter_map(|k| Some((k, normalised(self.client.name(), k)?)))
             .collect();
-        let (mut emails, mut phones, mut numbers, mut loyalty) = (
+        let (mut emails, mut phones, mut numbers, mut loyalty, mut ids) = (
+            BTreeSet::new(),
             BTreeSet::new(),
             BTreeSet::new(),
             BTreeSet::new(),
@@ -124,18 +131,20 @@ impl CustomerSource for KlaviyoCustomers {
                 MatchKey::Phone(p) => phones.insert(p.clone()),
                 MatchKey::CustomerNumber(n) => numbers.insert(n.as_str().to_owned()),
                 MatchKey::LoyaltyNumber(l) => loyalty.insert(l.clone()),
+                MatchKey::ExternalId { id, .. } => ids.insert(id.clone()),
             };
         }
-        let [emails, phones, numbers, loyalty] =
-            [emails, phones, numbers, loyalty].map(|s| s.into_iter().collect::<Vec<_>>());
-        let (by_email, by_phone, by_number, by_loyalty) = futures::try_join!(
+        let [emails, phones, numbers, loyalty, ids] =
+            [emails, phones, numbers, loyalty, ids].map(|s| s.into_iter().collect::<Vec<_>>());
+        let (by_email, by_phone, by_number, by_loyalty, by_id) = futures::try_join!(
             self.profiles_by("email", &emails),
             self.profiles_by("phone_number", &phones),
             self.profiles_by("external_id", &numbers),
             self.profiles_by_loyalty(&loyalty),
+            self.profiles_by("id", &ids),
         )?;
         let mut seen = HashSet::new();
-        let records: Vec<CustomerRecord> = [by_email, by_phone, by_number, by_loyalty]
+        let records: Vec<CustomerRecord> = [by_email, by_phone, by_number, by_loyalty, by_id]
             .into_iter()
             .flatten()
             .filter(|p| seen.insert(p.id.clone()))
@@ -284,16 +293,30 @@ mod tests {
 
     #[test]
     fn keys_are_normalised_before_querying() {
+        let me = ConnectorName::new("marketing");
         assert_eq!(
-            normalised(&MatchKey::Email("Anna@Example.DK".into())),
+            normalised(&me, &MatchKey::Email("Anna@Example.DK".into())),
             Some(MatchKey::Email("anna@example.dk".into()))
         );
         assert_eq!(
-            normalised(&MatchKey::Phone("+45 20 00 00 42".into())),
+            normalised(&me, &MatchKey::Phone("+45 20 00 00 42".into())),
             Some(MatchKey::Phone("+4520000042".into()))
         );
-        assert_eq!(normalised(&MatchKey::Phone("20 00 00 42".into())), None);
-        assert_eq!(normalised(&MatchKey::LoyaltyNumber(" ".into())), None);
+        assert_eq!(
+            normalised(&me, &MatchKey::Phone("20 00 00 42".into())),
+            None
+        );
+        assert_eq!(normalised(&me, &MatchKey::LoyaltyNumber(" ".into())), None);
+        let id = |c: &str, id: &str| MatchKey::ExternalId {
+            connector: ConnectorName::new(c),
+            id: id.into(),
+        };
+        assert_eq!(
+            normalised(&me, &id("marketing", " 01J0PROFILE ")),
+            Some(id("marketing", "01J0PROFILE"))
+        );
+        assert_eq!(normalised(&me, &id("crm", "01J0PROFILE")), None);
+        assert_eq!(normalised(&me, &id("marketing", "  ")), None);
     }
 
     #[test]

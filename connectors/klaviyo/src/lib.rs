@@ -25,7 +25,8 @@
 //!
 //! # Endpoints used
 //! - `GET /api/profiles/?filter=any(<field>,[…])&page[size]=100&additional-fields[profile]=subscriptions`
-//!   for e-mail, phone and customer-number keys. One request per key kind per 100 keys
+//!   for e-mail, phone and customer-number keys, and `any(id,[…])` for profile ids (external
+//!   ids of this connector; the spec lists `id` with `any`). One request per key kind per 100 keys
 //!   (Klaviyo's filter language has no `or`, and 100 is the `page[size]` cap); the requests
 //!   of one batch run concurrently, and `links.next` is followed if an answer spans pages.
 //!   48 customers by e-mail: 1 request; 150: 2; a batch of numbers and e-mails: 2.

@@ -66,7 +66,8 @@
 //! - products cost one request per product plus one per variation (by SKU: one per SKU first);
 //! - orders by number cost one request per order plus one customer lookup for the batch;
 //!   orders for customers cost one lookup plus one request per customer;
-//! - customers cost one request per 50 keys (the Samlet lookup batches);
+//! - customers cost one request per 50 keys (the Samlet lookup batches; contact ids asked as
+//!   external ids of this connector go in the same request as `contactId=`);
 //! - locations cost one request; listing one request per page plus one per variation that spills
 //!   past the page's end.
 //!

@@ -3,7 +3,9 @@
 //! A batch of match keys becomes one Contact and one Account query per chunk of keys (see
 //! [`crate::soql`]), sent together in one composite request: a batch of up to a few hundred
 //! keys costs one API call, plus one per extra 2,000 records. Records are then handed to every
-//! key of the batch they answer.
+//! key of the batch they answer. An external id addressed to this connector is a record Id
+//! (15 or 18 characters): it goes into `Id IN (…)` of the Contact or Account query its key
+//! prefix (`003`, `001`) names, within the same composite call.
 
 use crate::client::SalesforceClient;
 use crate::config::FieldNames;
@@ -33,7 +35,12 @@ impl CustomerSource for SalesforceCustomers {
         keys: &[MatchKey],
     ) -> ConnectorResult<HashMap<MatchKey, Vec<CustomerRecord>>> {
         let mut found: HashMap<MatchKey, Vec<CustomerRecord>> = HashMap::new();
-        let queries = soql::plan(&self.fields, self.client.data_path(), keys);
+        let queries = soql::plan(
+            &self.fields,
+            self.client.data_path(),
+            self.client.name(),
+            keys,
+        );
         if queries.is_empty() {
             return Ok(found);
         }
@@ -63,7 +70,15 @@ impl CustomerSource for SalesforceCustomers {
                 if !seen.insert(record.source.native_id.clone()) {
                     continue;
                 }
-                for key in record.match_keys() {
+                let mut answers = record.match_keys();
+                // An id may be asked in its 15-character (case-sensitive) form too.
+                if let Some(short) = record.source.native_id.get(..15) {
+                    answers.push(MatchKey::ExternalId {
+                        connector: self.client.name().clone(),
+                        id: short.to_owned(),
+                    });
+                }
+                for key in answers {
                     if wanted.contains(&key) {
                         found.entry(key).or_default().push(record.clone());
                     }

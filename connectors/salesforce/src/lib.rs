@@ -60,8 +60,12 @@
 //!   a call answers 401 `INVALID_SESSION_ID`, then fetches a new one and repeats the call once.
 //! - `POST {instance_url}/services/data/vXX.X/composite`: a batch of keys becomes a Contact
 //!   query and an Account query (`SELECT … WHERE Customer_Number__c IN (…) OR Email IN (…) OR
-//!   Phone_E164__c IN (…) OR Loyalty_Number__c IN (…)`), sent as two subrequests of one
-//!   composite call: **one API call per batch**. Key lists are chunked so that each query URL
+//!   Phone_E164__c IN (…) OR Loyalty_Number__c IN (…) OR Id IN (…)`), sent as two subrequests
+//!   of one composite call: **one API call per batch**. `Id IN` holds the record ids asked for
+//!   as external ids of this connector, each in the query of the sObject its key prefix names
+//!   (`003` Contact, `001` Account; a batch of ids only costs that sObject's query); ids that
+//!   are not 15 or 18 alphanumeric characters are not sent, because Salesforce fails the whole
+//!   query over one malformed id. Key lists are chunked so that each query URL
 //!   stays under 16,000 characters (Salesforce refuses URIs over 16,384 bytes); a chunk holds
 //!   about 350 e-mails or 800 customer numbers and costs two queries, and a composite call
 //!   carries at most five queries. So one call answers up to ~700 e-mail keys (~1,650

@@ -339,7 +339,8 @@ mod tests {
         );
         assert_eq!(rec.phone.as_deref(), Some("+4520000001"));
         assert_eq!(rec.loyalty_number.as_deref(), Some("71000010"));
-        assert_eq!(rec.match_keys().len(), 4);
+        // Number, e-mail, phone and loyalty number, and the record's own id.
+        assert_eq!(rec.match_keys().len(), 5);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use crate::config::{FieldNames, WishlistNames};
 use crate::mapping;
+use samlet_connector::ids::ConnectorName;
 use samlet_connector::model::MatchKey;
 use std::collections::HashSet;
 
@@ -35,6 +36,27 @@ impl SObject {
             SObject::Contact => "Contact",
             SObject::Account => "Account",
         }
+    }
+
+    /// The key prefix every record id of this sObject starts with (fixed by Salesforce for
+    /// standard objects).
+    fn key_prefix(self) -> &'static str {
+        match self {
+            SObject::Contact => "003",
+            SObject::Account => "001",
+        }
+    }
+
+    /// The sObject a record id belongs to, if it is a well-formed Contact or Account id (15
+    /// or 18 alphanumeric characters). Salesforce fails a whole query over a malformed id
+    /// ("invalid ID field"), so only these are sent.
+    pub(crate) fn of_id(id: &str) -> Option<SObject> {
+        if !matches!(id.len(), 15 | 18) || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        [SObject::Contact, SObject::Account]
+            .into_iter()
+            .find(|o| id.starts_with(o.key_prefix()))
     }
 }
 
@@ -111,6 +133,8 @@ struct Chunk {
     emails: Vec<String>,
     phones: Vec<String>,
     loyalty: Vec<String>,
+    /// Record ids (Contact and Account ids together; each statement takes its own).
+    ids: Vec<String>,
 }
 
 impl Chunk {
@@ -119,6 +143,7 @@ impl Chunk {
             && self.emails.is_empty()
             && self.phones.is_empty()
             && self.loyalty.is_empty()
+            && self.ids.is_empty()
     }
 }
 
@@ -130,8 +155,8 @@ fn select(object: SObject, fields: &FieldNames) -> String {
     format!("SELECT {} FROM {}", list.join(", "), object.name())
 }
 
-/// The fields each key kind filters on: numbers, e-mails, phones, loyalty numbers.
-fn filter_fields(object: SObject, fields: &FieldNames) -> [String; 4] {
+/// The fields each key kind filters on: numbers, e-mails, phones, loyalty numbers, ids.
+fn filter_fields(object: SObject, fields: &FieldNames) -> [String; 5] {
     let email = match object {
         SObject::Contact => mapping::EMAIL.to_owned(),
         SObject::Account => format!("{}.{}", fields.primary_contact, mapping::EMAIL),
@@ -141,12 +166,26 @@ fn filter_fields(object: SObject, fields: &FieldNames) -> [String; 4] {
         email,
         fields.phone_e164.clone(),
         fields.loyalty_number.clone(),
+        mapping::ID.to_owned(),
     ]
 }
 
-fn statement(object: SObject, fields: &FieldNames, chunk: &Chunk) -> String {
+/// The statement for `object` over one chunk; `None` if no key of the chunk can be on it.
+fn statement(object: SObject, fields: &FieldNames, chunk: &Chunk) -> Option<String> {
     let names = filter_fields(object, fields);
-    let lists = [&chunk.numbers, &chunk.emails, &chunk.phones, &chunk.loyalty];
+    let ids: Vec<String> = chunk
+        .ids
+        .iter()
+        .filter(|id| SObject::of_id(id) == Some(object))
+        .cloned()
+        .collect();
+    let lists = [
+        &chunk.numbers,
+        &chunk.emails,
+        &chunk.phones,
+        &chunk.loyalty,
+        &ids,
+    ];
     let conditions: Vec<String> = names
         .iter()
         .zip(lists)
@@ -156,11 +195,13 @@ fn statement(object: SObject, fields: &FieldNames, chunk: &Chunk) -> String {
             format!("{field} IN ({})", quoted.join(","))
         })
         .collect();
-    format!(
-        "{} WHERE {}",
-        select(object, fields),
-        conditions.join(" OR ")
-    )
+    (!conditions.is_empty()).then(|| {
+        format!(
+            "{} WHERE {}",
+            select(object, fields),
+            conditions.join(" OR ")
+        )
+    })
 }
 
 /// The encoded length of a query for `object` with every condition present and every list
@@ -179,9 +220,15 @@ fn fixed_len(object: SObject, fields: &FieldNames, data_path: &str) -> usize {
 }
 
 /// The queries that find every customer answering one of `keys`: a Contact and an Account
-/// query per chunk of keys. Duplicate keys are sent once; keys no record can hold are not
-/// sent at all (and so are simply not found).
-pub(crate) fn plan(fields: &FieldNames, data_path: &str, keys: &[MatchKey]) -> Vec<Query> {
+/// query per chunk of keys (a chunk of record ids only asks the sObject they belong to).
+/// Duplicate keys are sent once; keys no record can hold (and other connectors'
+/// external ids) are not sent at all, and so are simply not found.
+pub(crate) fn plan(
+    fields: &FieldNames,
+    data_path: &str,
+    me: &ConnectorName,
+    keys: &[MatchKey],
+) -> Vec<Query> {
     let fixed = fixed_len(SObject::Contact, fields, data_path).max(fixed_len(
         SObject::Account,
         fields,
@@ -201,6 +248,10 @@ pub(crate) fn plan(fields: &FieldNames, data_path: &str, keys: &[MatchKey]) -> V
             MatchKey::Email(e) => e.as_str(),
             MatchKey::Phone(p) => p.as_str(),
             MatchKey::LoyaltyNumber(l) => l.as_str(),
+            MatchKey::ExternalId { .. } => match key.external_id_for(me) {
+                Some(id) if SObject::of_id(id).is_some() => id,
+                _ => continue,
+            },
         };
         if value.is_empty() || value.chars().count() > MAX_LITERAL_CHARS {
             continue;
@@ -216,6 +267,7 @@ pub(crate) fn plan(fields: &FieldNames, data_path: &str, keys: &[MatchKey]) -> V
             MatchKey::Email(_) => &mut chunk.emails,
             MatchKey::Phone(_) => &mut chunk.phones,
             MatchKey::LoyaltyNumber(_) => &mut chunk.loyalty,
+            MatchKey::ExternalId { .. } => &mut chunk.ids,
         };
         list.push(value.to_owned());
     }
@@ -225,10 +277,14 @@ pub(crate) fn plan(fields: &FieldNames, data_path: &str, keys: &[MatchKey]) -> V
     chunks
         .iter()
         .flat_map(|c| {
-            [SObject::Contact, SObject::Account].map(|object| Query {
-                object,
-                soql: statement(object, fields, c),
-            })
+            [SObject::Contact, SObject::Account]
+                .into_iter()
+                .filter_map(|object| {
+                    Some(Query {
+                        object,
+                        soql: statement(object, fields, c)?,
+                    })
+                })
         })
         .collect()
 }
@@ -237,6 +293,52 @@ pub(crate) fn plan(fields: &FieldNames, data_path: &str, keys: &[MatchKey]) -> V
 mod tests {
     use super::*;
     use samlet_connector::ids::CustomerNumber;
+
+    fn me() -> ConnectorName {
+        ConnectorName::new("crm")
+    }
+
+    #[test]
+    fn record_ids_go_only_to_their_own_sobject() {
+        let id = |c: &str, v: &str| MatchKey::ExternalId {
+            connector: ConnectorName::new(c),
+            id: v.into(),
+        };
+        let data = "/services/data/v62.0";
+        let q = plan(
+            &FieldNames::default(),
+            data,
+            &me(),
+            &[
+                id("crm", "003Sa0000000042AAA"),
+                id("crm", "003Sa0000000042"),
+                id("crm", "003Sa00000' OR Id != '"),
+                id("marketing", "001Sa0000000007AAA"),
+            ],
+        );
+        assert_eq!(q.len(), 1, "{q:?}");
+        assert_eq!(q[0].object, SObject::Contact);
+        assert!(q[0]
+            .soql
+            .ends_with("FROM Contact WHERE Id IN ('003Sa0000000042AAA','003Sa0000000042')"));
+        let q = plan(
+            &FieldNames::default(),
+            data,
+            &me(),
+            &[id("crm", "001Sa0000000007AAA")],
+        );
+        assert_eq!(q.len(), 1);
+        assert!(q[0]
+            .soql
+            .ends_with("FROM Account WHERE Id IN ('001Sa0000000007AAA')"));
+        assert!(plan(
+            &FieldNames::default(),
+            data,
+            &me(),
+            &[id("crm", "00QSa0000000007AAA")]
+        )
+        .is_empty());
+    }
 
     #[test]
     fn quotes_and_backslashes_are_escaped() {
@@ -252,7 +354,7 @@ mod tests {
             MatchKey::Email("anna@example.dk".into()),
             MatchKey::Phone("+4512345678".into()),
         ];
-        let q = plan(&FieldNames::default(), "/services/data/v62.0", &keys);
+        let q = plan(&FieldNames::default(), "/services/data/v62.0", &me(), &keys);
         assert_eq!(q.len(), 2);
         assert_eq!(q[0].object, SObject::Contact);
         assert!(q[0].soql.ends_with(
@@ -274,7 +376,7 @@ mod tests {
             })
             .collect();
         let data = "/services/data/v62.0";
-        let q = plan(&FieldNames::default(), data, &keys);
+        let q = plan(&FieldNames::default(), data, &me(), &keys);
         assert!(q.len() > 2, "expected several chunks");
         let mut found = 0;
         for query in &q {
@@ -302,6 +404,6 @@ mod tests {
     #[test]
     fn unmatchable_keys_are_not_sent() {
         let keys = [MatchKey::LoyaltyNumber("x".repeat(300))];
-        assert!(plan(&FieldNames::default(), "/services/data/v62.0", &keys).is_empty());
+        assert!(plan(&FieldNames::default(), "/services/data/v62.0", &me(), &keys).is_empty());
     }
 }

@@ -8,6 +8,10 @@
 //! exceed `max_url_length`; the requests of one batch run concurrently (at most four at a
 //! time), and a filter whose rows span pages is read page by page (`$page`).
 //!
+//! An external id addressed to this connector is the row's primary key (the customer number
+//! column, which is also the ContactKey and the record's native id), so it becomes a
+//! `CustomerNumber eq '…'` term of the same filter: no extra request.
+//!
 //! E-mail keys match whatever casing the data extension stores: data extension text
 //! comparisons use SQL Server's case-insensitive collation. String literals are quoted with
 //! `'`, a quote inside doubled (`''`).
@@ -124,8 +128,12 @@ pub(crate) fn pack(
 
 /// The normalised form of a key, as the data extension stores it; `None` for a key that
 /// cannot match anything (e.g. a phone number that is not international).
-fn normalised(key: &MatchKey) -> Option<MatchKey> {
+fn normalised(me: &ConnectorName, key: &MatchKey) -> Option<MatchKey> {
     Some(match key {
+        MatchKey::ExternalId { .. } => MatchKey::ExternalId {
+            connector: me.clone(),
+            id: key.external_id_for(me)?.trim().to_owned(),
+        },
         MatchKey::Email(e) => MatchKey::Email(normalize_email(e)?),
         // The data extension holds E.164; without a country only international numbers work.
         MatchKey::Phone(p) => MatchKey::Phone(normalize_phone(p, "")?),
@@ -137,6 +145,7 @@ fn normalised(key: &MatchKey) -> Option<MatchKey> {
     .filter(|k| match k {
         MatchKey::LoyaltyNumber(s) => !s.is_empty(),
         MatchKey::CustomerNumber(n) => !n.as_str().is_empty(),
+        MatchKey::ExternalId { id, .. } => !id.is_empty(),
         _ => true,
     })
 }
@@ -149,6 +158,8 @@ impl SfmcCustomers {
             MatchKey::Phone(p) => (&self.columns.mobile_phone, p.as_str()),
             MatchKey::LoyaltyNumber(l) => (&self.columns.loyalty_number, l.as_str()),
             MatchKey::CustomerNumber(n) => (&self.columns.customer_number, n.as_str()),
+            // The primary key column is the native id.
+            MatchKey::ExternalId { id, .. } => (&self.columns.customer_number, id.as_str()),
         };
         format!("{column} eq {}", literal(value))
     }
@@ -163,7 +174,7 @@ impl CustomerSource for SfmcCustomers {
     ) -> ConnectorResult<HashMap<MatchKey, Vec<CustomerRecord>>> {
         let wanted: Vec<(&MatchKey, MatchKey)> = keys
             .iter()
-            .filter_map(|k| Some((k, normalised(k)?)))
+            .filter_map(|k| Some((k, normalised(self.client.name(), k)?)))
             .collect();
         let terms: Vec<String> = wanted
             .iter()
@@ -242,15 +253,28 @@ mod tests {
 
     #[test]
     fn keys_are_normalised_before_querying() {
+        let me = ConnectorName::new("marketing");
         assert_eq!(
-            normalised(&MatchKey::Email("Anna@Example.DK".into())),
+            normalised(&me, &MatchKey::Email("Anna@Example.DK".into())),
             Some(MatchKey::Email("anna@example.dk".into()))
         );
         assert_eq!(
-            normalised(&MatchKey::Phone("+45 20 00 00 42".into())),
+            normalised(&me, &MatchKey::Phone("+45 20 00 00 42".into())),
             Some(MatchKey::Phone("+4520000042".into()))
         );
-        assert_eq!(normalised(&MatchKey::Phone("20 00 00 42".into())), None);
-        assert_eq!(normalised(&MatchKey::LoyaltyNumber(" ".into())), None);
+        assert_eq!(
+            normalised(&me, &MatchKey::Phone("20 00 00 42".into())),
+            None
+        );
+        assert_eq!(normalised(&me, &MatchKey::LoyaltyNumber(" ".into())), None);
+        let id = |c: &str, v: &str| MatchKey::ExternalId {
+            connector: ConnectorName::new(c),
+            id: v.into(),
+        };
+        assert_eq!(
+            normalised(&me, &id("marketing", " C0000042 ")),
+            Some(id("marketing", "C0000042"))
+        );
+        assert_eq!(normalised(&me, &id("crm", "C0000042")), None);
     }
 }

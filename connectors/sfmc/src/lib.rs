@@ -43,7 +43,8 @@
 //! - `GET {rest_instance_url}/data/v1/customobjectdata/key/{data_extension_key}/rowset
 //!   ?$filter=…&$page=n&$pageSize=2500`: a batch of keys becomes one filter,
 //!   `CustomerNumber eq 'C0000042' or Email eq 'anna@example.dk' or MobilePhone eq '+45…'
-//!   or LoyaltyNumber eq '7…'`. **One request per batch**, split only when the request's
+//!   or LoyaltyNumber eq '7…'` (an external id of this connector is the primary key, so it is a
+//!   `CustomerNumber eq` term too). **One request per batch**, split only when the request's
 //!   path and query would exceed `max_url_length` (default 8000 bytes): 48 customers by
 //!   e-mail or by number cost 1 request (plus one token request per ~18 minutes); 30
 //!   customers by number, e-mail, phone and loyalty number together (about 100 keys) cost 1;

@@ -333,12 +333,82 @@ async fn customers(h: &Harness) {
             fail("an unknown key is absent, not an error", format!("{key:?}"));
         }
     }
+    external_ids(h, &held, &found).await;
     let empty = src
         .customers(&cx(), &[])
         .await
         .unwrap_or_else(|e| fail("an empty batch is answered", e));
     if !empty.is_empty() {
         fail("an empty batch gives an empty map", format!("{empty:?}"));
+    }
+}
+
+/// Recognition by the id the system gives its own record: every held customer is found by
+/// the native id the connector reported (in one batch), as the same record; ids nobody has,
+/// malformed ids and other connectors' ids are absent, not errors.
+async fn external_ids(
+    h: &Harness,
+    held: &[u32],
+    found: &std::collections::HashMap<MatchKey, Vec<samlet_connector::model::CustomerRecord>>,
+) {
+    let src = h.connector.customers.as_ref().expect("declared");
+    let me = &h.connector.name;
+    let id = |connector: &samlet_connector::ids::ConnectorName, id: &str| MatchKey::ExternalId {
+        connector: connector.clone(),
+        id: id.to_owned(),
+    };
+    let mut expected = Vec::new();
+    for &i in held {
+        let number = World::customer_number(i);
+        let record = found
+            .get(&MatchKey::CustomerNumber(number.clone()))
+            .and_then(|v| v.iter().find(|r| r.number.as_ref() == Some(&number)))
+            .unwrap_or_else(|| fail("a held customer is found by every key", &number));
+        expected.push((id(me, &record.source.native_id), record.clone()));
+    }
+    let other = samlet_connector::ids::ConnectorName::new(format!("{me}-elsewhere"));
+    let absent: Vec<MatchKey> = [
+        "00000000-0000-0000-0000-000000000000",
+        "003Sa9999999999AAA",
+        "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+        "C9999999",
+        "x' or '1' eq '1",
+        "../../contacts",
+        "",
+    ]
+    .iter()
+    .map(|v| id(me, v))
+    .chain(
+        expected
+            .iter()
+            .map(|(_, r)| id(&other, &r.source.native_id)),
+    )
+    .collect();
+    let keys: Vec<MatchKey> = expected
+        .iter()
+        .map(|(k, _)| k.clone())
+        .chain(absent.iter().cloned())
+        .collect();
+    let got = src
+        .customers(&cx(), &keys)
+        .await
+        .unwrap_or_else(|e| fail("customers by external id", e));
+    for (key, want) in &expected {
+        match got.get(key).map(Vec::as_slice) {
+            Some([r]) if r == want => {}
+            other => fail(
+                "a customer is found by the native id the connector reported, as the same record",
+                format!("{key:?}: got {other:?}, by number {want:?}"),
+            ),
+        }
+    }
+    for key in &absent {
+        if let Some(v) = got.get(key) {
+            fail(
+                "an id nobody has, a malformed id, or another connector's id is absent",
+                format!("{key:?}: {v:?}"),
+            );
+        }
     }
 }
 

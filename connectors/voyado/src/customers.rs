@@ -13,14 +13,15 @@
 //!    - or (customer number when `custom_key = "memberNumber"`): one
 //!      `GET /api/v2/contacts/{type}/byexternalid/{externalId}` per `contact_types` entry;
 //! 2. one `GET /api/v3/contacts/{contactId}` per distinct contact id found in phase 1 and not
-//!    already read there.
+//!    already read there, and per external id addressed to this connector (the contact id
+//!    itself, a GUID; a value that is not a GUID cannot be one and costs nothing).
 //!
 //! So with the default setup a batch of `k` e-mail/phone/number keys naming `m` distinct
-//! contacts costs `k + m` requests, and a member-number key costs 1. Keys Voyado does not
+//! contacts costs `k + m` requests, a member-number key costs 1, and a contact id costs 1. Keys Voyado does not
 //! know (404 `ContactNotFound`) are absent, not errors. Records are matched back to keys by
 //! their normalised values, so a lookup that resolves to another contact never yields it.
 
-use crate::client::{Contact, ContactLookup, VoyadoClient};
+use crate::client::{is_guid, Contact, ContactLookup, VoyadoClient};
 use crate::config::{AttributeNames, CustomKey};
 use crate::mapping::customer_record;
 use futures::future::try_join_all;
@@ -90,6 +91,8 @@ impl VoyadoCustomers {
                     whole(Direct::ByKey(self.member_contact_type.clone(), l.clone()))
                 }
             },
+            // Read in phase 2 by id (normalised keys name only this connector).
+            MatchKey::ExternalId { .. } => {}
         }
     }
 
@@ -103,8 +106,18 @@ impl VoyadoCustomers {
 
 /// The normalised form of a key, as the connector queries and compares it; `None` for a key
 /// that cannot match anything (e.g. a phone number that is not international).
-fn normalised(key: &MatchKey) -> Option<MatchKey> {
+fn normalised(me: &ConnectorName, key: &MatchKey) -> Option<MatchKey> {
     Some(match key {
+        MatchKey::ExternalId { .. } => {
+            let id = key.external_id_for(me)?.trim().to_ascii_lowercase();
+            if !is_guid(&id) {
+                return None;
+            }
+            MatchKey::ExternalId {
+                connector: me.clone(),
+                id,
+            }
+        }
         MatchKey::Email(e) => MatchKey::Email(normalize_email(e)?),
         // Voyado stores mobile phones in E.164; without a country only international numbers
         // can be asked for.
@@ -130,11 +143,19 @@ impl CustomerSource for VoyadoCustomers {
     ) -> ConnectorResult<HashMap<MatchKey, Vec<CustomerRecord>>> {
         let wanted: Vec<(&MatchKey, MatchKey)> = keys
             .iter()
-            .filter_map(|k| Some((k, normalised(k)?)))
+            .filter_map(|k| Some((k, normalised(self.client.name(), k)?)))
             .collect();
         let (mut lookups, mut direct) = (Vec::new(), Vec::new());
+        let mut by_id: Vec<String> = Vec::new();
         for (_, k) in &wanted {
-            self.plan(k, &mut lookups, &mut direct);
+            match k {
+                MatchKey::ExternalId { id, .. } => {
+                    if !by_id.contains(id) {
+                        by_id.push(id.clone());
+                    }
+                }
+                _ => self.plan(k, &mut lookups, &mut direct),
+            }
         }
         // Phase 1: every lookup at once (the client's gate bounds them).
         let (ids, found) = futures::try_join!(
@@ -150,7 +171,7 @@ impl CustomerSource for VoyadoCustomers {
         }
         // Phase 2: each contact not read yet, once.
         let mut missing: Vec<String> = Vec::new();
-        for id in ids.into_iter().flatten() {
+        for id in ids.into_iter().flatten().chain(by_id) {
             if !have.contains(&id) && !missing.contains(&id) {
                 missing.push(id);
             }
@@ -214,16 +235,33 @@ mod tests {
 
     #[test]
     fn keys_are_normalised_before_querying() {
+        let me = ConnectorName::new("loyalty");
         assert_eq!(
-            normalised(&MatchKey::Email("Anna@Example.DK".into())),
+            normalised(&me, &MatchKey::Email("Anna@Example.DK".into())),
             Some(MatchKey::Email("anna@example.dk".into()))
         );
         assert_eq!(
-            normalised(&MatchKey::Phone("+45 20 00 00 42".into())),
+            normalised(&me, &MatchKey::Phone("+45 20 00 00 42".into())),
             Some(MatchKey::Phone("+4520000042".into()))
         );
-        assert_eq!(normalised(&MatchKey::Phone("20 00 00 42".into())), None);
-        assert_eq!(normalised(&MatchKey::LoyaltyNumber(" ".into())), None);
+        assert_eq!(
+            normalised(&me, &MatchKey::Phone("20 00 00 42".into())),
+            None
+        );
+        assert_eq!(normalised(&me, &MatchKey::LoyaltyNumber(" ".into())), None);
+        let id = |c: &str, v: &str| MatchKey::ExternalId {
+            connector: ConnectorName::new(c),
+            id: v.into(),
+        };
+        assert_eq!(
+            normalised(&me, &id("loyalty", " 2E40B702-2767-4ABE-AE99-AA510108E22B")),
+            Some(id("loyalty", "2e40b702-2767-4abe-ae99-aa510108e22b"))
+        );
+        assert_eq!(normalised(&me, &id("loyalty", "../vouchers")), None);
+        assert_eq!(
+            normalised(&me, &id("crm", "2e40b702-2767-4abe-ae99-aa510108e22b")),
+            None
+        );
     }
 
     #[test]

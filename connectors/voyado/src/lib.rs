@@ -34,7 +34,9 @@
 //! - `GET /api/v3/contacts/id?email=…`, `?mobilePhone=…`, `?customKey=…`: one request per
 //!   distinct e-mail, phone, and customer number (the tenant's `customKey` is the `externalId`
 //!   by default); the answer is the contact id (a JSON string);
-//! - `GET /api/v3/contacts/{contactId}`: one request per distinct contact found;
+//! - `GET /api/v3/contacts/{contactId}`: one request per distinct contact found, and per
+//!   contact id asked as an external id of this connector (a GUID; anything else is absent
+//!   without a request);
 //! - `GET /api/v2/contacts/{member_contact_type}/bykey?keyValue=…` (v3 has no equivalent): one
 //!   request per member number, answering the whole contact;
 //! - with `custom_key = "memberNumber"` the roles swap: member numbers go through
@@ -43,7 +45,7 @@
 //!
 //! So 48 customers by e-mail cost 96 requests (48 id lookups, then 48 contact reads), a
 //! customer asked for by number and e-mail in one batch costs 3 (two lookups, one read), and a
-//! member number costs 1. 404 `ContactNotFound` is an absent key, as are 409 `MultipleMatches`
+//! member number or a contact id costs 1. 404 `ContactNotFound` is an absent key, as are 409 `MultipleMatches`
 //! (logged) and 400 `InvalidEmailAddress`/`InvalidPhoneNumber`; a 404 without Voyado's
 //! not-found code is an error.
 //!

@@ -451,7 +451,13 @@ fn customer(w: &World, i: u32) -> Option<Value> {
 }
 
 fn customers_lookup(w: &World, f: &Expr) -> Option<Vec<Value>> {
-    let indexes: Vec<u32> = if let Some(v) = f.pinned("number") {
+    let indexes: Vec<u32> = if let Some(v) = f.pinned("id") {
+        texts(v)
+            .iter()
+            .filter_map(|id| parse_guid(K_CUSTOMER, &id.to_ascii_lowercase()))
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect()
+    } else if let Some(v) = f.pinned("number") {
         texts(v)
             .iter()
             .filter_map(|n| w.customer_index(&CustomerNumber::new(n.as_str())))

@@ -2,7 +2,7 @@
 //! systems, and the normalisation that makes keys comparable (e-mail case, phone format).
 
 use super::{Address, SourceRef};
-use crate::ids::{CustomerGroup, CustomerNumber};
+use crate::ids::{ConnectorName, CustomerGroup, CustomerNumber};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -93,13 +93,18 @@ impl CustomerRecord {
     }
 
     /// Every match key this record answers to (customer number, e-mail, phone, loyalty
-    /// number), so a batch lookup can file the record under each key that was asked for.
+    /// number, and its own id in its system), so a batch lookup can file the record under each
+    /// key that was asked for.
     pub fn match_keys(&self) -> Vec<MatchKey> {
-        let mut keys = Vec::with_capacity(4);
+        let mut keys = Vec::with_capacity(5);
         keys.extend(self.number.clone().map(MatchKey::CustomerNumber));
         keys.extend(self.email.clone().map(MatchKey::Email));
         keys.extend(self.phone.clone().map(MatchKey::Phone));
         keys.extend(self.loyalty_number.clone().map(MatchKey::LoyaltyNumber));
+        keys.push(MatchKey::ExternalId {
+            connector: self.source.connector.clone(),
+            id: self.source.native_id.clone(),
+        });
         keys
     }
 
@@ -110,6 +115,9 @@ impl CustomerRecord {
             MatchKey::Phone(p) => self.phone.as_deref() == Some(p),
             MatchKey::LoyaltyNumber(l) => self.loyalty_number.as_deref() == Some(l),
             MatchKey::CustomerNumber(n) => self.number.as_ref() == Some(n),
+            MatchKey::ExternalId { connector, id } => {
+                &self.source.connector == connector && &self.source.native_id == id
+            }
         }
     }
 }
@@ -126,9 +134,35 @@ pub enum MatchKey {
     LoyaltyNumber(String),
     /// The shared customer number.
     CustomerNumber(CustomerNumber),
+    /// The id one system gives its own record of the person (a Salesforce Contact Id, a
+    /// Klaviyo profile id, a Business Central customer GUID, ...): what
+    /// [`SourceRef::native_id`](super::SourceRef) shows. Only the named connector instance
+    /// can answer it; every other source ignores it.
+    ExternalId {
+        /// The connector instance whose id this is.
+        connector: ConnectorName,
+        /// The record's id in that system, exactly as the connector reports it.
+        id: String,
+    },
 }
 
 impl MatchKey {
+    /// The id `key` asks `connector` for, if it is an external id of that connector.
+    pub fn external_id_for<'a>(&'a self, connector: &ConnectorName) -> Option<&'a str> {
+        match self {
+            MatchKey::ExternalId { connector: c, id } if c == connector => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether `connector` can answer this key: every key but another connector's external id.
+    pub fn is_for(&self, connector: &ConnectorName) -> bool {
+        match self {
+            MatchKey::ExternalId { connector: c, .. } => c == connector,
+            _ => true,
+        }
+    }
+
     /// An e-mail key, normalised; `None` if `raw` is not an e-mail address.
     pub fn email(raw: &str) -> Option<MatchKey> {
         normalize_email(raw).map(MatchKey::Email)
@@ -207,10 +241,24 @@ mod tests {
             keys,
             vec![
                 MatchKey::Email("a@b.dk".into()),
-                MatchKey::LoyaltyNumber("71000001".into())
+                MatchKey::LoyaltyNumber("71000001".into()),
+                MatchKey::ExternalId {
+                    connector: crate::ids::ConnectorName::new("crm"),
+                    id: "003".into()
+                }
             ]
         );
         assert!(keys.iter().all(|k| r.matches(k)));
+        let elsewhere = MatchKey::ExternalId {
+            connector: crate::ids::ConnectorName::new("erp"),
+            id: "003".into(),
+        };
+        assert!(!r.matches(&elsewhere));
+        assert!(!elsewhere.is_for(&r.source.connector));
+        assert_eq!(
+            elsewhere.external_id_for(&crate::ids::ConnectorName::new("erp")),
+            Some("003")
+        );
     }
 
     #[test]
