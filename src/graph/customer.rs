@@ -3,12 +3,13 @@
 //! shows every system's own record, so disagreements stay visible.
 
 use super::ids::{encode, NodeType};
+use super::loaders::Scope;
 use super::loaders::{CustomerOrders, UnifiedCustomer};
 use super::location::Address;
 use super::order::{Order, OrderConnection};
 use super::{errors, ids, scope};
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use samlet_connector::ids::ConnectorName;
 use samlet_connector::model::{self, CustomerRecord};
 use std::sync::Arc;
@@ -59,6 +60,81 @@ pub struct SourceRecord {
     pub phone: Option<String>,
     /// When that system last changed the record.
     pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The id one system gives its own record of a customer.
+#[derive(InputObject, Clone)]
+pub struct ExternalIdInput {
+    /// The configured connector instance, e.g. `crm` (as `sources { connector }` shows it).
+    pub connector: String,
+    /// The record's id in that system (as `sources { nativeId }` shows it), e.g. a Salesforce
+    /// Contact Id or a Klaviyo profile id.
+    pub id: String,
+}
+
+/// The longest record id any connected system uses is far below this; a longer one is a
+/// mistake, answered as such rather than sent upstream.
+const MAX_EXTERNAL_ID_CHARS: usize = 255;
+
+/// The match key for `externalId`: the id, trimmed, addressed to a configured customer
+/// connector. An unknown connector name, or an empty or overlong id, is bad input (told only
+/// to callers who may look customers up).
+pub fn external_id_key(s: &Scope, input: &ExternalIdInput) -> Result<model::MatchKey> {
+    // Connector names are configuration: only callers who may look customers up learn them.
+    s.may_look_up_customers()?;
+    let name = input.connector.trim();
+    let known: Vec<&str> = s
+        .gateway
+        .customers
+        .iter()
+        .map(|c| c.connector.as_str())
+        .collect();
+    if !known.contains(&name) {
+        return Err(errors::user_error(
+            errors::BAD_USER_INPUT,
+            if known.is_empty() {
+                format!("`{name}` is not a customer connector; none is configured")
+            } else {
+                format!(
+                    "`{name}` is not a customer connector; `externalId.connector` is one of {}",
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        ));
+    }
+    let id = input.id.trim();
+    if id.is_empty() || id.chars().count() > MAX_EXTERNAL_ID_CHARS {
+        return Err(errors::user_error(
+            errors::BAD_USER_INPUT,
+            format!("`externalId.id` must hold 1 to {MAX_EXTERNAL_ID_CHARS} characters"),
+        ));
+    }
+    Ok(model::MatchKey::ExternalId {
+        connector: ConnectorName::new(name),
+        id: id.to_owned(),
+    })
+}
+
+/// The match key a customer's global id names: its customer number, or for a customer no
+/// system gave a number, `<connector>/<native id>` of the record it was found by.
+pub fn node_key(s: &Scope, key: String) -> model::MatchKey {
+    if let Some((connector, id)) = key.split_once('/') {
+        if s.gateway
+            .customers
+            .iter()
+            .any(|c| c.connector.as_str() == connector)
+        {
+            return model::MatchKey::ExternalId {
+                connector: ConnectorName::new(connector),
+                id: id.to_owned(),
+            };
+        }
+    }
+    model::MatchKey::CustomerNumber(samlet_connector::ids::CustomerNumber::new(key))
 }
 
 /// A customer, recognised across systems.

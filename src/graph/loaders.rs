@@ -261,16 +261,30 @@ impl Loader<MatchKey> for Upstreams {
     type Value = Arc<CustomerMatch>;
     type Error = Failure;
 
-    /// Recognition at query time: ask every customer source for the keys at once; then, for
-    /// each customer number found, ask the sources that did not answer for that customer by
-    /// number (one batch per source), so a phone held by one system still finds the records
-    /// of the others.
+    /// Recognition at query time: ask every customer source for the keys at once (an
+    /// external id only of the connector it names); then, for each customer number found, ask
+    /// the sources that did not answer for that customer by number (one batch per source), so
+    /// a phone or a record id held by one system still finds the records of the others.
     async fn load(
         &self,
         keys: &[MatchKey],
     ) -> Result<HashMap<MatchKey, Arc<CustomerMatch>>, Failure> {
         let sources = &self.gateway.customers;
-        let first = join_all(sources.iter().map(|s| s.source.customers(&self.cx, keys))).await;
+        let first = join_all(sources.iter().map(|s| {
+            let mine: Vec<MatchKey> = keys
+                .iter()
+                .filter(|k| k.is_for(&s.connector))
+                .cloned()
+                .collect();
+            async move {
+                if mine.is_empty() {
+                    Ok(HashMap::new())
+                } else {
+                    s.source.customers(&self.cx, &mine).await
+                }
+            }
+        }))
+        .await;
         let mut failures: Vec<Failure> = Vec::new();
         let mut found: Vec<HashMap<MatchKey, Vec<CustomerRecord>>> =
             Vec::with_capacity(sources.len());

@@ -149,11 +149,9 @@ impl Query {
                 .await?
                 .map(Node::Product),
             NodeType::Variant => variant_by_sku(ctx, Sku::new(key)).await?.map(Node::Variant),
-            NodeType::Customer => {
-                customer::find(ctx, MatchKey::CustomerNumber(CustomerNumber::new(key)))
-                    .await?
-                    .map(Node::Customer)
-            }
+            NodeType::Customer => customer::find(ctx, customer::node_key(scope(ctx)?, key))
+                .await?
+                .map(Node::Customer),
             NodeType::Order => order_by_number(ctx, OrderNumber::new(key))
                 .await?
                 .map(Node::Order),
@@ -275,7 +273,9 @@ impl Query {
     }
 
     /// A customer by any match key: customer number, e-mail (any casing), phone (any common
-    /// format; national numbers in the configured default country) or loyalty number.
+    /// format; national numbers in the configured default country), loyalty number, or the id
+    /// one system gives its record of them (`externalId`, as `sources { connector nativeId }`
+    /// shows it). Every system's record of that customer comes back, whichever key found them.
     async fn customer(
         &self,
         ctx: &Context<'_>,
@@ -283,20 +283,24 @@ impl Query {
         email: Option<String>,
         phone: Option<String>,
         loyalty_number: Option<String>,
+        external_id: Option<customer::ExternalIdInput>,
     ) -> Result<Option<Customer>> {
         let s = scope(ctx)?;
-        let key = match (customer_number, email, phone, loyalty_number) {
-            (Some(n), None, None, None) => MatchKey::CustomerNumber(CustomerNumber::new(n.trim())),
-            (None, Some(e), None, None) => MatchKey::email(&e)
+        let key = match (customer_number, email, phone, loyalty_number, external_id) {
+            (Some(n), None, None, None, None) => {
+                MatchKey::CustomerNumber(CustomerNumber::new(n.trim()))
+            }
+            (None, Some(e), None, None, None) => MatchKey::email(&e)
                 .ok_or_else(|| bad_input(format!("`{e}` is not an e-mail address")))?,
-            (None, None, Some(p), None) => MatchKey::Phone(
+            (None, None, Some(p), None, None) => MatchKey::Phone(
                 normalize_phone(&p, &s.gateway.defaults.phone_country)
                     .ok_or_else(|| bad_input(format!("`{p}` is not a phone number")))?,
             ),
-            (None, None, None, Some(l)) => MatchKey::LoyaltyNumber(l.trim().to_owned()),
+            (None, None, None, Some(l), None) => MatchKey::LoyaltyNumber(l.trim().to_owned()),
+            (None, None, None, None, Some(x)) => customer::external_id_key(s, &x)?,
             _ => {
                 return Err(bad_input(
-                    "give exactly one of `customerNumber`, `email`, `phone` or `loyaltyNumber`",
+                    "give exactly one of `customerNumber`, `email`, `phone`, `loyaltyNumber` or `externalId`",
                 ))
             }
         };
