@@ -287,6 +287,12 @@ mod weights {
         }
     }
 
+    impl Weigh for Arc<Vec<Arc<Product>>> {
+        fn weigh(&self) -> usize {
+            32 + self.iter().map(Weigh::weigh).sum::<usize>()
+        }
+    }
+
     impl Weigh for Price {
         fn weigh(&self) -> usize {
             std::mem::size_of::<Price>()

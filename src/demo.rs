@@ -150,6 +150,21 @@ shared_secret = "{auth_secret}"
 channel = "web"
 locale = "da-DK"
 currency = "DKK"
+
+# Matching accessories and recommendations: which categories go with which.
+[recommendations]
+max_candidates = 48
+match_attribute = "color"
+recent_orders = 5
+[recommendations.complements]
+sofas = ["textiles", "lamps", "rugs"]
+chairs = ["textiles", "rugs"]
+tables = ["lamps", "accessories"]
+beds = ["textiles", "lamps"]
+storage = ["accessories", "lamps"]
+outdoor = ["textiles", "lamps"]
+rugs = ["textiles"]
+lamps = ["accessories"]
 "#,
             stack = if stack == Stack::A { "a" } else { "b" },
         );

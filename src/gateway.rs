@@ -28,6 +28,9 @@ pub struct Served<T: ?Sized> {
 /// A product cache key: the channel selects the PIM's scope (texts per channel).
 pub type ProductKey<K> = (Channel, K);
 
+/// A category's products in the PIM's order.
+pub type CategoryProducts = Arc<Vec<Arc<Product>>>;
+
 /// A price cache key: everything that changes a price, and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PriceCacheKey {
@@ -47,6 +50,8 @@ pub struct Caches {
     pub products: Arc<CapabilityCache<ProductKey<ProductId>, Arc<Product>, Failure>>,
     /// Products by one of their SKUs.
     pub products_by_sku: Arc<CapabilityCache<ProductKey<Sku>, Arc<Product>, Failure>>,
+    /// The first products of a category (accessory candidates), by category code.
+    pub categories: Arc<CapabilityCache<ProductKey<String>, CategoryProducts, Failure>>,
     /// Prices.
     pub prices: Arc<CapabilityCache<PriceCacheKey, Price, Failure>>,
     /// Stock per location (the same in every context).
@@ -63,6 +68,7 @@ impl Caches {
         Caches {
             products: CapabilityCache::new(c.products, max),
             products_by_sku: CapabilityCache::new(c.products, max),
+            categories: CapabilityCache::new(c.products, max),
             prices: CapabilityCache::new(c.prices, max),
             stock: CapabilityCache::new(c.inventory, max),
             locations: CapabilityCache::new(c.locations, max),
@@ -112,6 +118,8 @@ pub struct Gateway {
     pub connectors: Vec<Connector>,
     /// The shared catalogue caches.
     pub caches: Caches,
+    /// Accessories and recommendations.
+    pub recommendations: crate::recommend::RecommendationsConfig,
     /// The gateway's own counters.
     pub telemetry: Arc<crate::telemetry::Telemetry>,
     /// The Redis shared with other replicas, if configured.
@@ -254,6 +262,7 @@ impl Gateway {
             defaults: config.defaults.clone(),
             connectors,
             caches: Caches::new(&config.cache),
+            recommendations: config.recommendations.clone(),
             telemetry: Arc::new(crate::telemetry::Telemetry::new(
                 systems,
                 config.server.probe_interval,

@@ -197,7 +197,11 @@ impl Telemetry {
             .flat_map(|c| -> Vec<&crate::cache::CacheStats> {
                 match c {
                     Capability::Products => {
-                        vec![&gw.caches.products.stats, &gw.caches.products_by_sku.stats]
+                        vec![
+                            &gw.caches.products.stats,
+                            &gw.caches.products_by_sku.stats,
+                            &gw.caches.categories.stats,
+                        ]
                     }
                     Capability::Prices => vec![&gw.caches.prices.stats],
                     Capability::Inventory => vec![&gw.caches.stock.stats],
@@ -405,6 +409,7 @@ impl Telemetry {
         let caches = [
             ("products", &gw.caches.products.stats),
             ("products_by_sku", &gw.caches.products_by_sku.stats),
+            ("products_in_category", &gw.caches.categories.stats),
             ("prices", &gw.caches.prices.stats),
             ("inventory", &gw.caches.stock.stats),
             ("locations", &gw.caches.locations.stats),

@@ -157,6 +157,7 @@ async fn matrix(stack: Stack) {
     let cells: Vec<(&str, Rule, bool, &str, Value)> = vec![
         ("products", Rule::Everyone, false, "{ products(first: 3) { nodes { code name } } }", json!({})),
         ("product with price and stock", Rule::Everyone, false, "query($s: String!) { product(sku: $s) { name price { amount { amount } } stock { available } } }", json!({ "s": f.sku })),
+        ("product.accessories", Rule::Everyone, false, "query($s: String!) { product(sku: $s) { accessories(first: 2) { variant { sku price { amount { amount } } } matching } } }", json!({ "s": f.sku })),
         ("locations", Rule::Everyone, false, "{ locations { code } }", json!({})),
         ("basketAvailability", Rule::Everyone, false, r#"query($s: String!) { basketAvailability(lines: [{ sku: $s, quantity: "1" }]) { available } }"#, json!({ "s": f.sku })),
         ("customer by number", Rule::OwnerOrStaff, false, "query($n: String!) { customer(customerNumber: $n) { email } }", json!({ "n": f.owner })),
@@ -164,6 +165,8 @@ async fn matrix(stack: Stack) {
         ("node(id:) customer", Rule::OwnerOrStaff, false, "query($id: ID!) { node(id: $id) { ... on Customer { email } } }", json!({ "id": customer_id })),
         ("customer.orders", Rule::OwnerOrStaff, false, "query($n: String!) { customer(customerNumber: $n) { orders(first: 2) { edges { node { number } } } } }", json!({ "n": f.owner })),
         ("customer.wishlist", Rule::OwnerOrStaff, false, "query($n: String!) { customer(customerNumber: $n) { wishlist { items { sku } } } }", json!({ "n": f.owner })),
+        ("customer.recommendations", Rule::OwnerOrStaff, false, "query($n: String!) { customer(customerNumber: $n) { recommendations(first: 3) { variant { sku } reason basedOn } } }", json!({ "n": f.owner })),
+        ("order.customer.recommendations (nested)", Rule::OwnerOrStaff, false, "query($o: String!) { order(number: $o) { customer { recommendations(first: 2) { variant { sku } } } } }", json!({ "o": f.order })),
         ("customer.vouchers", Rule::OwnerOrStaff, false, "query($n: String!) { customer(customerNumber: $n) { vouchers { code } } }", json!({ "n": f.owner })),
         ("order", Rule::OwnerOrStaff, false, "query($o: String!) { order(number: $o) { status total { amount } } }", json!({ "o": f.order })),
         ("node(id:) order", Rule::OwnerOrStaff, false, "query($id: ID!) { node(id: $id) { ... on Order { total { amount } } } }", json!({ "id": order_id })),

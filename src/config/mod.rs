@@ -41,6 +41,8 @@ pub struct Config {
     pub auth: Option<crate::auth::AuthConfig>,
     /// The Redis shared by replicas (second-level cache, vendor quotas), if any.
     pub redis: Option<crate::replicas::RedisConfig>,
+    /// Accessories and recommendations (`[recommendations]`).
+    pub recommendations: crate::recommend::RecommendationsConfig,
 }
 
 /// The shared cache (`[cache]`), per capability. Customer-private data is never cached.
@@ -263,6 +265,9 @@ struct RawConfig {
     #[serde(default)]
     #[schemars(with = "Option<crate::replicas::RedisConfig>")]
     redis: Option<toml::Table>,
+    /// Matching accessories and recommendations (`[recommendations]`).
+    #[serde(default)]
+    recommendations: crate::recommend::RecommendationsConfig,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -616,6 +621,9 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
             }
         }
     });
+    for (path, message) in raw.recommendations.problems() {
+        problems.push(locate::key(text, &path, &message));
+    }
     Config {
         server: raw.server,
         defaults: raw.defaults,
@@ -625,6 +633,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         cache: raw.cache,
         auth,
         redis,
+        recommendations: raw.recommendations,
     }
 }
 

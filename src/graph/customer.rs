@@ -190,6 +190,19 @@ impl Customer {
             None => Ok(None),
         }
     }
+    /// Personal recommendations: accessories of what the customer wishlisted and recently
+    /// bought, wishlisted things weighing more, leaving out what they already have. Computed
+    /// per request from their orders, wishlist and the PIM; nothing is stored.
+    async fn recommendations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 8, validator(minimum = 0, maximum = 50))] first: i32,
+    ) -> Result<Vec<super::recommend::Recommendation>> {
+        match &self.0.number {
+            Some(n) => super::recommend::recommendations_for(ctx, n, first as usize).await,
+            None => Ok(Vec::new()),
+        }
+    }
     /// Loyalty vouchers.
     async fn vouchers(&self, ctx: &Context<'_>) -> Result<Vec<super::journey::Voucher>> {
         match &self.0.number {

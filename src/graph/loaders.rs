@@ -136,6 +136,83 @@ impl Loader<ProductBySku> for Upstreams {
     }
 }
 
+/// Key: the first products of a category (`[recommendations] max_candidates` of them).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CategoryKey(pub String);
+
+/// The most vendor pages read for one category's candidates (vendors with tiny page caps).
+const MAX_CATEGORY_PAGES: usize = 10;
+
+/// The first `want` products of `category`, following the connector's pages.
+async fn first_of_category(
+    source: &dyn samlet_connector::capability::ProductSource,
+    cx: &RequestContext,
+    category: &str,
+    want: usize,
+) -> Result<Vec<Arc<Product>>, ConnectorError> {
+    let mut out: Vec<Arc<Product>> = Vec::with_capacity(want);
+    let mut after = None;
+    for _ in 0..MAX_CATEGORY_PAGES {
+        let page = source
+            .products_in_category(
+                cx,
+                category,
+                &samlet_connector::paging::PageRequest {
+                    first: want - out.len(),
+                    after,
+                },
+            )
+            .await?;
+        let n = page.items.len();
+        out.extend(page.items.into_iter().map(Arc::new));
+        out.truncate(want);
+        match page.next {
+            Some(next) if out.len() < want && n > 0 => after = Some(next),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+impl Loader<CategoryKey> for Upstreams {
+    type Value = crate::gateway::CategoryProducts;
+    type Error = Failure;
+    async fn load(
+        &self,
+        keys: &[CategoryKey],
+    ) -> Result<HashMap<CategoryKey, Self::Value>, Failure> {
+        let channel = self.cx.channel;
+        let (source, cx) = (self.gateway.products.source.clone(), self.cx.clone());
+        let want = self.gateway.recommendations.max_candidates;
+        let cache_keys: Vec<_> = keys.iter().map(|k| (channel, k.0.clone())).collect();
+        let got = self
+            .gateway
+            .caches
+            .categories
+            .get_many(&cache_keys, move |keys: Vec<(_, String)>| {
+                let (source, cx) = (source.clone(), cx.clone());
+                async move {
+                    // One capability call per category, all at once.
+                    let lists = join_all(
+                        keys.iter()
+                            .map(|(_, c)| first_of_category(source.as_ref(), &cx, c, want)),
+                    )
+                    .await;
+                    let mut out = HashMap::with_capacity(keys.len());
+                    for (k, list) in keys.into_iter().zip(lists) {
+                        out.insert(k, Arc::new(shared(list)?));
+                    }
+                    Ok(out)
+                }
+            })
+            .await?;
+        Ok(got
+            .into_iter()
+            .map(|((_, k), v)| (CategoryKey(k), v))
+            .collect())
+    }
+}
+
 impl Loader<PriceKey> for Upstreams {
     type Value = Price;
     type Error = Failure;

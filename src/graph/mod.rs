@@ -12,6 +12,7 @@ pub mod location;
 pub mod money;
 pub mod order;
 pub mod product;
+pub mod recommend;
 
 use crate::config::ServerConfig;
 use async_graphql::connection::{Connection, Edge};

@@ -223,6 +223,21 @@ impl Product {
     async fn updated_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.data.updated_at
     }
+    /// Matching accessories: products of the categories configured to go with this one's,
+    /// each as the variant sharing the colour of `sku` (else of the selected variant), those
+    /// that match first. Computed from the PIM's catalogue; nothing is stored.
+    async fn accessories(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 4, validator(minimum = 0, maximum = 20))] first: i32,
+        sku: Option<String>,
+    ) -> Result<Vec<super::recommend::Accessory>> {
+        let variant = match &sku {
+            Some(sku) => Some(super::recommend::variant_of(&self.data, sku)?),
+            None => self.default_variant(),
+        };
+        super::recommend::accessories_of(ctx, &self.data, variant, first as usize).await
+    }
 }
 
 /// A sellable variant.

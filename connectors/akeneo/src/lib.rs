@@ -31,14 +31,17 @@
 //!   *is* the product identifier: the answer carries it as `identifier` without knowing the
 //!   catalogue's identifier attribute, and filters take it directly.
 //! - `GET /api/rest/v1/product-models?pagination_type=search_after&limit=…` for listing, with
-//!   `scope` and `attributes` (not `with_attribute_options`, which the spec gives products only).
+//!   `scope` and `attributes` (not `with_attribute_options`, which the spec gives products only);
+//!   with `search={"categories":[{"operator":"IN","value":[…]}]}` for one category's products
+//!   (`products_in_category`), so the PIM filters rather than the gateway.
 //!
 //! # Request budget
 //! - `products(ids)`: one request per 100 variant products of the asked models (Akeneo returns
 //!   a variant product with the values it inherits from its model, so the models themselves
 //!   need no request). 48 products of about 2.5 variants each: 2 requests.
 //! - `products_by_sku(skus)`: one request per 100 SKUs to learn their models, then as above.
-//! - `list_products`: one request for a page of models plus one per 100 of their variants.
+//! - `list_products` and `products_in_category`: one request for a page of models plus one per
+//!   100 of their variants.
 //!   The `after` cursor wraps Akeneo's own `search_after` token from `_links.next.href`.
 //! - Batches of more than 100 keys are cut at Akeneo's 100-item cap and run at most 4 chunks
 //!   at a time (Akeneo SaaS serves 4 concurrent calls per connection); all share one token.
@@ -65,8 +68,8 @@
 //! [`simulator::start`] serves the world's catalogue as an Akeneo PIM: the token endpoint
 //! (password and refresh-token grants, Basic client authentication, Akeneo's 422 bodies for bad
 //! credentials), `GET` on `/products`, `/products/{identifier}`, `/product-models`,
-//! `/product-models/{code}` (search filters `identifier` and `parent` with `IN`, `parent` with
-//! `=`; `search_after` and page pagination; `limit` above 100 answered 422 as Akeneo does;
+//! `/product-models/{code}` (search filters `identifier`, `parent` and `categories` with `IN`,
+//! `parent` with `=`; `search_after` and page pagination; `limit` above 100 answered 422 as Akeneo does;
 //! `scope`, `locales`, `attributes`, `with_attribute_options`), and `/media-files/{code}` with
 //! `/download`. Errors are Akeneo's `{code, message}` bodies; 401s say why
 //! (missing, invalid, expired token). Not simulated: writes, the `/products-uuid` endpoints,

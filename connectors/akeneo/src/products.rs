@@ -130,6 +130,72 @@ impl AkeneoProducts {
         }
         Ok(out)
     }
+
+    /// A page of product models (those `search` selects, if given) with their variants.
+    async fn list_models(
+        &self,
+        cx: &RequestContext,
+        page: &PageRequest,
+        search: Option<String>,
+    ) -> ConnectorResult<Page<Product>> {
+        let limit = page.first.clamp(1, self.page_size as usize);
+        let mut params = vec![
+            ("pagination_type", "search_after".to_owned()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(after) = &page.after {
+            let token = decode_cursor(after).ok_or_else(|| {
+                ConnectorError::new(
+                    ErrorKind::BadRequest,
+                    self.client.name(),
+                    "the `after` cursor was not issued by this connector",
+                )
+            })?;
+            params.push(("search_after", token));
+        }
+        if let Some(search) = search {
+            params.push(("search", search));
+        }
+        params.extend(self.model_read_params(cx));
+        let url = self.url(PRODUCT_MODELS_PATH, &params);
+        let models: crate::client::WirePage<WireProductModel> =
+            self.client.get_json(&url, "product models").await?;
+        let models = models_page(models);
+        if models.items.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let codes: Vec<&str> = models.items.iter().map(|m| m.code.as_str()).collect();
+        let variants = self.products_where(cx, "parent", &codes).await?;
+        let groups: HashMap<&str, Vec<&WireProduct>> =
+            group_by_parent(&variants).into_iter().collect();
+        let media_url = |code: &str| self.client.media_download_url(code);
+        let rules = self.rules(cx, &media_url);
+        let items = models
+            .items
+            .iter()
+            .filter_map(|m| {
+                let members = groups
+                    .get(m.code.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                mapping::product(&rules, &m.code, Some(m), members)
+            })
+            .collect();
+        let next = match models.next {
+            None => None,
+            Some(href) => Some(encode_cursor(&search_after_of(&href).ok_or_else(|| {
+                ConnectorError::new(
+                    ErrorKind::InvalidResponse,
+                    self.client.name(),
+                    "product models: `_links.next` carries no search_after",
+                )
+            })?)),
+        };
+        Ok(Page { items, next })
+    }
 }
 
 /// Variant products grouped by parent model, in the order Akeneo returned them.
@@ -240,60 +306,19 @@ impl ProductSource for AkeneoProducts {
         cx: &RequestContext,
         page: &PageRequest,
     ) -> ConnectorResult<Page<Product>> {
-        let limit = page.first.clamp(1, self.page_size as usize);
-        let mut params = vec![
-            ("pagination_type", "search_after".to_owned()),
-            ("limit", limit.to_string()),
-        ];
-        if let Some(after) = &page.after {
-            let token = decode_cursor(after).ok_or_else(|| {
-                ConnectorError::new(
-                    ErrorKind::BadRequest,
-                    self.client.name(),
-                    "the `after` cursor was not issued by this connector",
-                )
-            })?;
-            params.push(("search_after", token));
-        }
-        params.extend(self.model_read_params(cx));
-        let url = self.url(PRODUCT_MODELS_PATH, &params);
-        let models: crate::client::WirePage<WireProductModel> =
-            self.client.get_json(&url, "product models").await?;
-        let models = models_page(models);
-        if models.items.is_empty() {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        let codes: Vec<&str> = models.items.iter().map(|m| m.code.as_str()).collect();
-        let variants = self.products_where(cx, "parent", &codes).await?;
-        let groups: HashMap<&str, Vec<&WireProduct>> =
-            group_by_parent(&variants).into_iter().collect();
-        let media_url = |code: &str| self.client.media_download_url(code);
-        let rules = self.rules(cx, &media_url);
-        let items = models
-            .items
-            .iter()
-            .filter_map(|m| {
-                let members = groups
-                    .get(m.code.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                mapping::product(&rules, &m.code, Some(m), members)
-            })
-            .collect();
-        let next = match models.next {
-            None => None,
-            Some(href) => Some(encode_cursor(&search_after_of(&href).ok_or_else(|| {
-                ConnectorError::new(
-                    ErrorKind::InvalidResponse,
-                    self.client.name(),
-                    "product models: `_links.next` carries no search_after",
-                )
-            })?)),
-        };
-        Ok(Page { items, next })
+        self.list_models(cx, page, None).await
+    }
+
+    /// Akeneo filters product models by category itself (`search={"categories":[{"operator":
+    /// "IN","value":[...]}]}`), so a category costs what a listing page costs.
+    async fn products_in_category(
+        &self,
+        cx: &RequestContext,
+        category: &str,
+        page: &PageRequest,
+    ) -> ConnectorResult<Page<Product>> {
+        let search = Self::in_filter("categories", &[category]);
+        self.list_models(cx, page, Some(search)).await
     }
 }
 

@@ -142,6 +142,98 @@ pub trait ProductSource: Send + Sync {
         cx: &RequestContext,
         page: &PageRequest,
     ) -> ConnectorResult<Page<Product>>;
+
+    /// The products classified in `category` (a code as [`Product::categories`] holds it), a
+    /// page at a time, in the same stable order as [`ProductSource::list_products`].
+    ///
+    /// The default pages through the whole catalogue and keeps the matches: correct for every
+    /// connector, but it reads up to the whole catalogue for a small category. Override it where
+    /// the vendor filters by category itself (Akeneo's `categories` search filter).
+    async fn products_in_category(
+        &self,
+        cx: &RequestContext,
+        category: &str,
+        page: &PageRequest,
+    ) -> ConnectorResult<Page<Product>> {
+        let first = page.first.max(1);
+        let (mut inner, mut skip) = match &page.after {
+            None => (None, 0),
+            Some(c) => category_cursor::decode(c),
+        };
+        let mut items = Vec::with_capacity(first.min(64));
+        loop {
+            let listed = self
+                .list_products(
+                    cx,
+                    &PageRequest {
+                        first: category_cursor::SCAN_PAGE,
+                        after: inner.clone(),
+                    },
+                )
+                .await?;
+            let read = listed.items.len();
+            for (i, p) in listed.items.into_iter().enumerate().skip(skip) {
+                if !p.categories.iter().any(|c| c == category) {
+                    continue;
+                }
+                if items.len() == first {
+                    // A match beyond this page: resume at it.
+                    return Ok(Page {
+                        items,
+                        next: Some(category_cursor::encode(inner.as_deref(), i)),
+                    });
+                }
+                items.push(p);
+            }
+            skip = 0;
+            match listed.next {
+                // An empty page is the last, whatever it links to (no endless walk).
+                Some(next) if read > 0 => inner = Some(next),
+                _ => return Ok(Page { items, next: None }),
+            }
+        }
+    }
+}
+
+/// The continuation of the default [`ProductSource::products_in_category`]: the catalogue page
+/// to read again and how many of its items were already looked at.
+mod category_cursor {
+    /// Items asked of `list_products` per page while scanning (connectors cap it at theirs).
+    /// Always the same, so re-reading a page from its cursor gives the same items.
+    pub(super) const SCAN_PAGE: usize = 500;
+    const PREFIX: &str = "cat1.";
+
+    pub(super) fn encode(inner: Option<&str>, skip: usize) -> String {
+        format!("{PREFIX}{skip}.{}", inner.unwrap_or(""))
+    }
+
+    /// A cursor this module did not issue is handed to `list_products` as it is, which
+    /// refuses it with the connector's own error if it is not one of its cursors either.
+    pub(super) fn decode(cursor: &str) -> (Option<String>, usize) {
+        let parsed = cursor.strip_prefix(PREFIX).and_then(|rest| {
+            let (skip, inner) = rest.split_once('.')?;
+            Some((
+                (!inner.is_empty()).then(|| inner.to_owned()),
+                skip.parse().ok()?,
+            ))
+        });
+        parsed.unwrap_or_else(|| (Some(cursor.to_owned()), 0))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn cursors_round_trip_and_foreign_ones_pass_through() {
+            use super::{decode, encode};
+            assert_eq!(decode(&encode(None, 3)), (None, 3));
+            assert_eq!(
+                decode(&encode(Some("ak1.x.y"), 0)),
+                (Some("ak1.x.y".into()), 0)
+            );
+            assert_eq!(decode("op1.5.1"), (Some("op1.5.1".into()), 0));
+            assert_eq!(decode("cat1.x.y"), (Some("cat1.x.y".into()), 0));
+        }
+    }
 }
 
 /// Prices for the context's channel, currency and customer group (ERP, commerce platform).

@@ -559,6 +559,90 @@ async fn products(h: &Harness) {
             format!("{} items, next {:?}", small.items.len(), small.next),
         );
     }
+    products_in_category(h).await;
+}
+
+/// `products_in_category`: every page walked, the answer is exactly the world's products of
+/// that category, each whole, none twice; an unknown category is empty.
+async fn products_in_category(h: &Harness) {
+    let w = &h.world;
+    let src = h.connector.products.as_ref().expect("declared");
+    let codes: Vec<&str> = World::category_codes().collect();
+    // Three categories (first, middle, last) keep the check cheap for connectors that scan.
+    for category in [codes[0], codes[codes.len() / 2], codes[codes.len() - 1]] {
+        let want: Vec<u32> = (0..w.product_count())
+            .filter(|&i| w.category_code(i) == category)
+            .collect();
+        let mut got: Vec<ProductId> = Vec::new();
+        let mut after = None;
+        for pages in 1.. {
+            let page = src
+                .products_in_category(&cx(), category, &PageRequest { first: 40, after })
+                .await
+                .unwrap_or_else(|e| fail("products in a category", e));
+            if page.items.len() > 40 {
+                fail(
+                    "a category page holds at most `first` items",
+                    format!("{category}: {} items", page.items.len()),
+                );
+            }
+            if page.items.is_empty() && page.next.is_some() {
+                fail("an empty category page is the last page", category);
+            }
+            for p in page.items {
+                if let Some(i) = w.product_index(&p.id) {
+                    if got.len() % 17 == 0 {
+                        if let Err(d) = same_product(&p, &w.product(i, "")) {
+                            fail("category products map to the world's truth", d);
+                        }
+                    }
+                }
+                got.push(p.id);
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+            if pages > 1_000 {
+                fail("category paging ends", category);
+            }
+        }
+        let distinct: HashSet<&ProductId> = got.iter().collect();
+        if distinct.len() != got.len() {
+            fail("category paging repeats no product", category);
+        }
+        let want_ids: HashSet<ProductId> = want.iter().map(|&i| World::product_id(i)).collect();
+        let got_ids: HashSet<ProductId> = got.iter().cloned().collect();
+        if got_ids != want_ids {
+            fail(
+                "a category holds exactly the world's products of that category",
+                format!(
+                    "{category}: {} found, {} expected; missing {:?}, extra {:?}",
+                    got_ids.len(),
+                    want_ids.len(),
+                    want_ids.difference(&got_ids).take(3).collect::<Vec<_>>(),
+                    got_ids.difference(&want_ids).take(3).collect::<Vec<_>>()
+                ),
+            );
+        }
+    }
+    let none = src
+        .products_in_category(
+            &cx(),
+            "no-such-category",
+            &PageRequest {
+                first: 10,
+                after: None,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| fail("products in an unknown category", e));
+    if !none.items.is_empty() || none.next.is_some() {
+        fail(
+            "an unknown category is empty",
+            format!("{} items, next {:?}", none.items.len(), none.next),
+        );
+    }
 }
 
 fn contexts() -> Vec<RequestContext> {

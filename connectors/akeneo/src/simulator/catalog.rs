@@ -279,6 +279,14 @@ fn next_of(params: &ListParams, more: bool, last_key: Option<String>) -> Next {
     }
 }
 
+/// The products classified in one of `codes` (the world classifies each in one category).
+fn in_categories<'a>(
+    world: &'a World,
+    codes: &'a std::collections::HashSet<String>,
+) -> impl Iterator<Item = u32> + 'a {
+    (0..world.product_count()).filter(|&i| codes.contains(world.category_code(i)))
+}
+
 /// `GET /api/rest/v1/product-models`.
 pub(crate) async fn list_models(
     State(state): State<Arc<SimState>>,
@@ -304,6 +312,7 @@ pub(crate) async fn list_models(
                 Some(BTreeSet::new())
             }
             Criterion::ParentEmpty => None,
+            Criterion::CategoriesIn(codes) => Some(in_categories(world, codes).collect()),
         };
         chosen = match (chosen, these) {
             (None, t) => t,
@@ -364,6 +373,12 @@ pub(crate) async fn list_products(
             Criterion::ParentIs(code) => Some(children(code).into_iter().collect()),
             Criterion::ParentEmpty => Some(BTreeSet::new()),
             Criterion::ParentNotEmpty => None,
+            // A variant product is classified where its model is (Akeneo merges the two).
+            Criterion::CategoriesIn(codes) => Some(
+                in_categories(world, codes)
+                    .flat_map(|i| (0..world.skus(i).len() as u32).map(move |v| (i, v)))
+                    .collect(),
+            ),
         };
         chosen = match (chosen, these) {
             (None, t) => t,

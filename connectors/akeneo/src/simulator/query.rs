@@ -1,5 +1,6 @@
 //! The simulator's reading of Akeneo list query parameters (`limit`, `pagination_type`, `page`,
-//! `search_after`, `search`, `scope`, `locales`, `attributes`, `with_attribute_options`) with
+//! `search_after`, `search` on `identifier`, `parent` and `categories`, `scope`, `locales`,
+//! `attributes`, `with_attribute_options`) with
 //! Akeneo's answers to bad ones, and the `_links` of a collection page.
 
 use super::Refused;
@@ -36,6 +37,8 @@ pub(crate) enum Criterion {
     ParentEmpty,
     /// `parent` `NOT EMPTY`: variants (or sub-models) only.
     ParentNotEmpty,
+    /// `categories` `IN` the list: classified in at least one of these categories.
+    CategoriesIn(HashSet<String>),
 }
 
 /// Which resource a search is for: the filters each supports differ.
@@ -245,6 +248,7 @@ fn parse_search(raw: &str, resource: Resource) -> Result<Vec<Criterion>, Refused
             let criterion = match (property.as_str(), operator, resource) {
                 ("identifier", "IN", _) => Criterion::IdentifierIn(strings()?),
                 ("parent", "IN", _) => Criterion::ParentIn(strings()?),
+                ("categories", "IN", _) => Criterion::CategoriesIn(strings()?),
                 ("parent", "=", Resource::Products) => {
                     match value.and_then(Value::as_str) {
                         Some(code) => Criterion::ParentIs(code.to_owned()),
@@ -403,6 +407,20 @@ mod tests {
             [Criterion::ParentIn(
                 ["P1".to_owned(), "P2".to_owned()].into()
             )]
+        );
+        let p = parse(r#"search={"categories":[{"operator":"IN","value":["sofas"]}]}"#).unwrap();
+        assert_eq!(
+            p.criteria,
+            [Criterion::CategoriesIn(["sofas".to_owned()].into())]
+        );
+        assert_eq!(
+            parse(r#"search={"categories":[{"operator":"IN","value":"sofas"}]}"#).unwrap_err(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            parse(r#"search={"categories":[{"operator":"IN CHILDREN","value":["x"]}]}"#)
+                .unwrap_err(),
+            StatusCode::UNPROCESSABLE_ENTITY
         );
         assert_eq!(parse("search={oops").unwrap_err(), StatusCode::BAD_REQUEST);
         assert_eq!(
