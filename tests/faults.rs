@@ -514,3 +514,70 @@ async fn resets_past_the_retries_are_reported_and_the_process_keeps_serving() {
     s.assert_healthy_parts(&v);
     recover(&g, &s).await;
 }
+
+/// A failing vendor behind a cached capability: within `ttl + stale_for` the cached answer is
+/// served, not an error, and the response lists the stale fields under `extensions.stale`;
+/// past that bound the failure is the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_vendor_is_answered_from_a_stale_entry_within_the_bound_and_marked() {
+    let stale_for = Duration::from_secs(3);
+    let g = Running::start_with(Stack::A, |c| {
+        c.cache.prices = samlet::cache::CachePolicy {
+            ttl: Duration::from_millis(200),
+            stale_for,
+        };
+        for s in &mut c.connectors {
+            s.policy.retries = 0;
+        }
+    })
+    .await;
+    let s = Scenario::new(&g);
+    let warmed = Instant::now();
+    let (v, _) = timed(&g, &s.mixed).await;
+    assert!(s.is_whole(&v), "{v:#}");
+    let price = v["data"]["product"]["price"].clone();
+    // Fresh: no marking.
+    let (v, _) = timed(&g, &s.mixed).await;
+    assert!(
+        v.get("extensions").and_then(|e| e.get("stale")).is_none(),
+        "{v:#}"
+    );
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    faults(
+        &g,
+        "erp",
+        FaultPlan {
+            fail_next: 10_000,
+            ..FaultPlan::default()
+        },
+    );
+    let (v, _) = timed(&g, &s.mixed).await;
+    assert!(
+        v.get("errors").is_none(),
+        "served stale, not an error: {v:#}"
+    );
+    assert_eq!(v["data"]["product"]["price"], price, "the cached price");
+    let stale = &v["extensions"]["stale"];
+    assert_eq!(
+        stale,
+        &json!([{ "path": ["product", "price"], "connector": "erp",
+                  "ageSeconds": stale[0]["ageSeconds"] }]),
+        "{v:#}"
+    );
+    let age = stale[0]["ageSeconds"].as_u64().expect("ageSeconds");
+    assert!(age <= warmed.elapsed().as_secs(), "{age}");
+    eprintln!("[stale] vendor down, served stale: {stale}");
+
+    // Past ttl + stale_for the entry is gone: the failure is reported on the path.
+    let past = (warmed + Duration::from_millis(200) + stale_for + Duration::from_millis(300))
+        .saturating_duration_since(Instant::now());
+    tokio::time::sleep(past).await;
+    let (v, _) = timed(&g, &s.mixed).await;
+    assert_eq!(s.victim_errors(&v), ["UPSTREAM_UNAVAILABLE"], "{v:#}");
+    assert_eq!(v["data"]["product"]["price"], Value::Null);
+    assert!(
+        v.get("extensions").and_then(|e| e.get("stale")).is_none(),
+        "{v:#}"
+    );
+}
