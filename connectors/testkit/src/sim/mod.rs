@@ -61,6 +61,9 @@ pub struct FaultPlan {
     /// Besides the counted faults: drop the connection of this share of requests (0.0 to 1.0)
     /// without answering.
     pub reset_ratio: f64,
+    /// Besides the counted faults: carry out this share of writes (0.0 to 1.0), then drop the
+    /// connection instead of answering.
+    pub lose_ratio: f64,
     /// Paths (prefixes) the faults apply to; empty for all paths. Token endpoints are usually
     /// exempted by the test.
     pub only_paths: Vec<String>,
@@ -187,6 +190,8 @@ impl SimControl {
             Some(Fault::Status(status))
         } else if draw < plan.fail_ratio + plan.reset_ratio {
             Some(Fault::Reset)
+        } else if write && draw < plan.fail_ratio + plan.reset_ratio + plan.lose_ratio {
+            Some(Fault::Lose)
         } else {
             None
         };
