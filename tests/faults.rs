@@ -386,13 +386,16 @@ async fn the_suite(stack: Stack) {
     let stuck: Vec<_> = (0..16)
         .map(|_| {
             let (url, http, q) = (g.url.clone(), g.http.clone(), s.mixed.clone());
+            let auth = g.default_auth.clone();
             tokio::spawn(async move {
                 let t = Instant::now();
-                let r = http
+                let mut req = http
                     .post(format!("{url}/graphql"))
-                    .json(&json!({ "query": q }))
-                    .send()
-                    .await;
+                    .json(&json!({ "query": q }));
+                if let Some(a) = auth {
+                    req = req.header("authorization", a);
+                }
+                let r = req.send().await;
                 (r.is_ok(), t.elapsed())
             })
         })
