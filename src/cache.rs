@@ -2,6 +2,12 @@
 //! bounded in bytes, a time to live and a stale-while-revalidate window per capability, and
 //! request coalescing, so many concurrent misses for one key make one upstream call.
 //!
+//! A stale answer is served only within `ttl + stale_for` of its fetch, whether the refresh
+//! behind it succeeds or the upstream is down; [`CapabilityCache::get_many_aged`] says which
+//! keys were served stale and how old they are, so the response can be marked (the
+//! `extensions.stale` list, see `graph::loaders::StaleLog`). Past that bound the entry is gone
+//! and a failing upstream is an error on the field.
+//!
 //! Keys carry exactly the parts of the request context that change the answer (see
 //! `graph::loaders`). Customer-private data (customers, orders) is not cached here: it must never
 //! be shared across callers.
@@ -126,26 +132,42 @@ where
         F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
     {
+        Ok(self.get_many_aged(keys, fetch).await?.0)
+    }
+
+    /// Like [`CapabilityCache::get_many`], and also the keys answered from stale entries
+    /// (past their `ttl`, within `ttl + stale_for`), each with the age of its entry.
+    pub async fn get_many_aged<F, Fut>(
+        self: &Arc<Self>,
+        keys: &[K],
+        fetch: F,
+    ) -> Result<(HashMap<K, V>, Vec<(K, Duration)>), E>
+    where
+        F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
+    {
         if !self.policy.enabled() {
-            return fetch(keys.to_vec()).await;
+            return Ok((fetch(keys.to_vec()).await?, Vec::new()));
         }
         let now = Instant::now();
         let mut out = HashMap::with_capacity(keys.len());
         let mut missing = Vec::new();
         let mut stale = Vec::new();
         for k in keys {
-            match self.entries.get(k) {
-                Some(e) if now.duration_since(e.fetched) <= self.policy.ttl => {
+            let entry = self.entries.get(k);
+            let age = entry
+                .as_ref()
+                .map(|e| now.saturating_duration_since(e.fetched));
+            match (entry, age) {
+                (Some(e), Some(age)) if age <= self.policy.ttl => {
                     self.stats.hits.fetch_add(1, Ordering::Relaxed);
                     if let Some(v) = e.value {
                         out.insert(k.clone(), v);
                     }
                 }
-                Some(e)
-                    if now.duration_since(e.fetched) <= self.policy.ttl + self.policy.stale_for =>
-                {
+                (Some(e), Some(age)) if age <= self.policy.ttl + self.policy.stale_for => {
                     self.stats.stale.fetch_add(1, Ordering::Relaxed);
-                    stale.push(k.clone());
+                    stale.push((k.clone(), age));
                     if let Some(v) = e.value {
                         out.insert(k.clone(), v);
                     }
@@ -154,10 +176,13 @@ where
             }
         }
         if !stale.is_empty() {
+            // Refreshed in the background: a failure leaves the stale entry to be served until
+            // its bound.
             let this = self.clone();
             let fetch = fetch.clone();
+            let keys: Vec<K> = stale.iter().map(|(k, _)| k.clone()).collect();
             tokio::spawn(async move {
-                let _ = this.fetch_coalesced(&stale, fetch).await;
+                let _ = this.fetch_coalesced(&keys, fetch).await;
             });
         }
         if !missing.is_empty() {
@@ -167,7 +192,7 @@ where
             let fetched = self.fetch_coalesced(&missing, fetch).await?;
             out.extend(fetched);
         }
-        Ok(out)
+        Ok((out, stale))
     }
 
     /// Fetches `keys`, joining fetches already in flight for some of them.

@@ -52,6 +52,18 @@ pub struct DemoStack {
     pub config_text: String,
     /// The HS256 secret the demo's `[auth]` section trusts (random per start).
     pub auth_secret: String,
+    /// Handles on the simulators' own write records, for exactly-once tests.
+    pub records: Records,
+}
+
+/// The write state of the stack's simulators that keep one (the others are read back through
+/// their APIs).
+#[derive(Default)]
+pub struct Records {
+    /// Stack A's Business Central: sales quotes and orders created, and lost answers.
+    pub business_central: Option<samlet_business_central::simulator::SimWrites>,
+    /// Stack B's Optimizely: purchase orders and carts created, and lost answers.
+    pub optimizely: Option<Arc<samlet_optimizely::simulator::writes::Writes>>,
 }
 
 /// The issuer and audience of the demo's tokens.
@@ -62,6 +74,10 @@ pub const DEMO_AUDIENCE: &str = "samlet";
 macro_rules! member {
     ($name:literal, $krate:ident, $world:expr) => {{
         let simulator = $krate::simulator::start($world.clone(), 0).await?;
+        member!($name, $krate, started simulator)
+    }};
+    ($name:literal, $krate:ident, started $simulator:ident) => {{
+        let simulator = $simulator;
         Member {
             name: $name,
             kind: $krate::KIND,
@@ -99,12 +115,19 @@ impl DemoStack {
                 (samlet_connector::Capability::Vouchers, "loyalty"),
             ],
         };
+        let mut records = Records::default();
         let (members, capabilities) = match stack {
             Stack::A => (
                 vec![
                     member!("crm", samlet_salesforce, world),
                     member!("pim", samlet_akeneo, world),
-                    member!("erp", samlet_business_central, world),
+                    {
+                        let (erp, writes) =
+                            samlet_business_central::simulator::start_with_writes(world.clone(), 0)
+                                .await?;
+                        records.business_central = Some(writes);
+                        member!("erp", samlet_business_central, started erp)
+                    },
                     member!("marketing", samlet_klaviyo, world),
                 ],
                 r#"customers = ["crm", "marketing", "erp"]
@@ -118,7 +141,13 @@ orders = "erp"
             Stack::B => (
                 vec![
                     member!("crm", samlet_creatio, world),
-                    member!("commerce", samlet_optimizely, world),
+                    {
+                        let (commerce, _, writes) =
+                            samlet_optimizely::simulator::start_with_state(world.clone(), 0)
+                                .await?;
+                        records.optimizely = Some(writes);
+                        member!("commerce", samlet_optimizely, started commerce)
+                    },
                     member!("loyalty", samlet_voyado, world),
                     member!("marketing", samlet_sfmc, world),
                 ],
@@ -190,6 +219,7 @@ lamps = ["accessories"]
             members,
             config_text,
             auth_secret,
+            records,
         })
     }
 

@@ -75,6 +75,13 @@ enum Command {
         /// Up to this much more latency, varied per request, e.g. `5ms`.
         #[arg(long, value_parser = samlet::config::parse_duration, default_value = "0ms")]
         jitter: std::time::Duration,
+        /// Faults every simulator injects into its data API (token endpoints stay healthy), for
+        /// soak runs: `5xx=0.02` answers that share of requests with 503, `reset=0.01` drops
+        /// that share of connections without answering; comma-separated, e.g.
+        /// `5xx=0.02,reset=0.005`. The simulators print their request and fault counts when
+        /// they stop.
+        #[arg(long, value_parser = parse_faults, default_value = "")]
+        faults: Faults,
         /// Print the generated configuration and exit.
         #[arg(long)]
         print_config: bool,
@@ -86,6 +93,39 @@ enum Command {
         #[arg(long)]
         write_config: Option<PathBuf>,
     },
+}
+
+/// Fault ratios for the demo's simulators (`--faults`).
+#[cfg(feature = "demo")]
+#[derive(Debug, Clone, Copy, Default)]
+struct Faults {
+    fail: f64,
+    reset: f64,
+}
+
+#[cfg(feature = "demo")]
+fn parse_faults(text: &str) -> Result<Faults, String> {
+    let mut f = Faults::default();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("`{part}`: write KIND=SHARE, e.g. 5xx=0.02"))?;
+        let share: f64 = v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|x: &f64| (0.0..=1.0).contains(x))
+            .ok_or_else(|| format!("`{part}`: the share must be a number from 0 to 1"))?;
+        match k.trim() {
+            "5xx" => f.fail = share,
+            "reset" => f.reset = share,
+            other => return Err(format!("`{other}`: unknown fault (5xx, reset)")),
+        }
+    }
+    if f.fail + f.reset > 1.0 {
+        return Err("the shares add up to more than 1".into());
+    }
+    Ok(f)
 }
 
 fn init_logging(format: LogFormat) {
@@ -204,6 +244,7 @@ async fn run(
             stack,
             latency,
             jitter,
+            faults,
             print_config,
             simulators_only,
             write_config,
@@ -241,6 +282,9 @@ async fn run(
                     .set_faults(samlet_testkit::sim::FaultPlan {
                         latency,
                         jitter,
+                        fail_ratio: faults.fail,
+                        reset_ratio: faults.reset,
+                        only_paths: m.api_paths.iter().map(|p| p.to_string()).collect(),
                         ..Default::default()
                     });
             }
@@ -273,6 +317,15 @@ async fn run(
                     shutdown.await;
                 }
             }
+            for m in &stack.members {
+                let s = &m.simulator.control.stats;
+                println!(
+                    "simulator {} served {} requests, {} with an injected fault",
+                    m.name,
+                    s.total(),
+                    s.injected()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -283,5 +336,26 @@ fn print_tokens(stack: &samlet::demo::DemoStack) {
     println!("Catalogue queries need no token; customer data does. Demo tokens (24 h), sent as `Authorization: Bearer <token>`:");
     for (who, token) in stack.sample_tokens() {
         println!("  {who}: {token}");
+    }
+}
+
+#[cfg(all(test, feature = "demo"))]
+mod tests {
+    use super::parse_faults;
+
+    #[test]
+    fn fault_shares_parse_and_bad_ones_say_why() {
+        let f = parse_faults("5xx=0.02, reset=0.005").unwrap();
+        assert_eq!((f.fail, f.reset), (0.02, 0.005));
+        let none = parse_faults("").unwrap();
+        assert_eq!((none.fail, none.reset), (0.0, 0.0));
+        assert!(parse_faults("5xx").unwrap_err().contains("KIND=SHARE"));
+        assert!(parse_faults("5xx=2").unwrap_err().contains("from 0 to 1"));
+        assert!(parse_faults("slow=0.1")
+            .unwrap_err()
+            .contains("unknown fault"));
+        assert!(parse_faults("5xx=0.6,reset=0.6")
+            .unwrap_err()
+            .contains("more than 1"));
     }
 }

@@ -298,7 +298,9 @@ async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Requ
     let cache_key = cache_key.filter(|_| !is_mutation(&req));
     let scope = Scope::new(state.gateway.clone(), cx);
     let recognised = scope.recognised.clone();
-    let resp = state.schema.execute(req.data(scope)).await;
+    let stale = scope.stale.clone();
+    let mut resp = state.schema.execute(req.data(scope)).await;
+    graph::mark_stale(&mut resp, &stale);
     let recognised = std::mem::take(&mut *recognised.lock().unwrap_or_else(|e| e.into_inner()));
     state.gateway.telemetry.record_request(channel, &recognised);
     let shareable = resp.errors.is_empty();

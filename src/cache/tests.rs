@@ -123,3 +123,50 @@ async fn a_failed_fetch_is_not_cached_and_a_zero_ttl_turns_the_cache_off() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn a_failing_upstream_gets_the_stale_entry_with_its_age_until_the_bound_then_an_error() {
+    let c = cache(20, 300);
+    let calls = Arc::new(AtomicUsize::new(0));
+    c.get_many(&[4], counting(calls.clone(), Duration::ZERO))
+        .await
+        .unwrap();
+    let failed = Arc::new(AtomicUsize::new(0));
+    let failing = {
+        let failed = failed.clone();
+        move |_keys: Vec<u32>| {
+            failed.fetch_add(1, Ordering::SeqCst);
+            async { Err::<HashMap<u32, u32>, _>("down".to_owned()) }.boxed()
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    let (got, stale) = c.get_many_aged(&[4], failing.clone()).await.unwrap();
+    assert_eq!(got, HashMap::from([(4, 40)]), "served stale, not an error");
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].0, 4);
+    assert!(
+        stale[0].1 >= Duration::from_millis(40),
+        "the age counts from the fetch: {:?}",
+        stale[0].1
+    );
+    // The background refresh fails; the stale entry stays servable.
+    for _ in 0..100 {
+        if failed.load(Ordering::SeqCst) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(failed.load(Ordering::SeqCst), 1, "one background refresh");
+    let (got, stale) = c.get_many_aged(&[4], failing.clone()).await.unwrap();
+    assert_eq!(got, HashMap::from([(4, 40)]));
+    assert_eq!(stale.len(), 1);
+    // Past ttl + stale_for the entry is gone: the failure is the answer.
+    tokio::time::sleep(Duration::from_millis(320)).await;
+    assert_eq!(c.get_many_aged(&[4], failing).await.unwrap_err(), "down");
+    // A fresh entry is not stale.
+    let (_, stale) = c
+        .get_many_aged(&[5], counting(calls, Duration::ZERO))
+        .await
+        .unwrap();
+    assert!(stale.is_empty());
+}

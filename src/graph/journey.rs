@@ -73,6 +73,11 @@ async fn variant(ctx: &Context<'_>, sku: &Sku) -> Result<Option<super::product::
         .load_one(super::loaders::ProductBySku(sku.clone()))
         .await
         .map_err(|e| connector_error(&e))?;
+    s.mark_if_stale(
+        ctx,
+        &super::loaders::Cached::ProductBySku(sku.clone()),
+        s.gateway.products.connector.as_str(),
+    );
     Ok(p.map(|product| super::product::Variant {
         product,
         sku: sku.clone(),
@@ -435,6 +440,13 @@ pub async fn basket_availability(
         )
         .await
         .map_err(|e| connector_error(&e))?;
+    for l in &lines {
+        s.mark_if_stale(
+            ctx,
+            &super::loaders::Cached::Stock(l.sku.clone()),
+            s.gateway.inventory.connector.as_str(),
+        );
+    }
     let home_country =
         s.cx.store
             .as_ref()

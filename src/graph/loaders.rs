@@ -27,15 +27,19 @@ pub struct Scope {
     pub loader: DataLoader<Upstreams, HashMapCache>,
     /// Customers this request recognised (for the channel figures).
     pub recognised: Arc<std::sync::Mutex<Vec<CustomerNumber>>>,
+    /// Cached answers this request was served stale, and the paths they answered.
+    pub stale: Arc<StaleLog>,
 }
 
 impl Scope {
     /// A fresh scope for one request.
     pub fn new(gateway: Arc<Gateway>, cx: RequestContext) -> Scope {
+        let stale = Arc::new(StaleLog::default());
         let loader = DataLoader::with_cache(
             Upstreams {
                 gateway: gateway.clone(),
                 cx: cx.clone(),
+                stale: stale.clone(),
             },
             tokio::spawn,
             HashMapCache::default(),
@@ -46,7 +50,90 @@ impl Scope {
             cx,
             loader,
             recognised: Arc::default(),
+            stale,
         }
+    }
+
+    /// Marks the field at `ctx`'s path as answered from a stale cache entry, if the load of
+    /// `key` was (see [`StaleLog`]).
+    pub fn mark_if_stale(&self, ctx: &async_graphql::Context<'_>, key: &Cached, connector: &str) {
+        self.stale.mark(ctx, key, connector);
+    }
+}
+
+/// A cached value a field may have been answered from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Cached {
+    /// A product by id.
+    Product(ProductId),
+    /// The product holding a SKU.
+    ProductBySku(Sku),
+    /// A SKU's price (in the request's context).
+    Price(Sku),
+    /// A SKU's stock.
+    Stock(Sku),
+    /// The locations.
+    Locations,
+}
+
+/// The most paths one response lists under `extensions.stale`.
+pub const MAX_STALE_PATHS: usize = 100;
+
+/// What one request was served from stale cache entries: the loaders note each stale key with
+/// its age, the fields that used one note their path, and the server lists them in the
+/// response's `extensions.stale` as `{ path, connector, ageSeconds }`.
+#[derive(Debug, Default)]
+pub struct StaleLog {
+    keys: std::sync::Mutex<HashMap<Cached, std::time::Duration>>,
+    paths: std::sync::Mutex<Vec<serde_json::Value>>,
+    more: std::sync::atomic::AtomicUsize,
+}
+
+impl StaleLog {
+    fn note<K>(&self, stale: Vec<(K, std::time::Duration)>, key: impl Fn(K) -> Cached) {
+        if stale.is_empty() {
+            return;
+        }
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, age) in stale {
+            keys.insert(key(k), age);
+        }
+    }
+
+    fn mark(&self, ctx: &async_graphql::Context<'_>, key: &Cached, connector: &str) {
+        let Some(age) = self
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .copied()
+        else {
+            return;
+        };
+        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        if paths.len() >= MAX_STALE_PATHS {
+            self.more.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        paths.push(serde_json::json!({
+            "path": ctx.path_node.as_ref().map(serde_json::to_value).and_then(Result::ok),
+            "connector": connector,
+            "ageSeconds": age.as_secs(),
+        }));
+    }
+
+    /// The `extensions.stale` list (sorted by path), or `None` when nothing was stale; and how
+    /// many further paths were left out past [`MAX_STALE_PATHS`].
+    pub fn take(&self) -> Option<(serde_json::Value, usize)> {
+        let mut paths = std::mem::take(&mut *self.paths.lock().unwrap_or_else(|e| e.into_inner()));
+        if paths.is_empty() {
+            return None;
+        }
+        paths.sort_by_key(|p| p["path"].to_string());
+        Some((
+            serde_json::Value::Array(paths),
+            self.more.load(std::sync::atomic::Ordering::Relaxed),
+        ))
     }
 }
 
@@ -54,6 +141,7 @@ impl Scope {
 pub struct Upstreams {
     gateway: Arc<Gateway>,
     cx: RequestContext,
+    stale: Arc<StaleLog>,
 }
 
 /// Key: the price of a SKU in the request's context.
@@ -83,11 +171,11 @@ impl Loader<ProductId> for Upstreams {
         let channel = self.cx.channel;
         let (source, cx) = (self.gateway.products.source.clone(), self.cx.clone());
         let cache_keys: Vec<_> = keys.iter().map(|k| (channel, k.clone())).collect();
-        let got = self
+        let (got, stale) = self
             .gateway
             .caches
             .products
-            .get_many(&cache_keys, move |keys: Vec<(_, ProductId)>| {
+            .get_many_aged(&cache_keys, move |keys: Vec<(_, ProductId)>| {
                 let (source, cx) = (source.clone(), cx.clone());
                 async move {
                     let ids: Vec<ProductId> = keys.into_iter().map(|(_, id)| id).collect();
@@ -99,6 +187,7 @@ impl Loader<ProductId> for Upstreams {
                 }
             })
             .await?;
+        self.stale.note(stale, |(_, k)| Cached::Product(k));
         Ok(got.into_iter().map(|((_, k), v)| (k, v)).collect())
     }
 }
@@ -113,11 +202,11 @@ impl Loader<ProductBySku> for Upstreams {
         let channel = self.cx.channel;
         let (source, cx) = (self.gateway.products.source.clone(), self.cx.clone());
         let cache_keys: Vec<_> = keys.iter().map(|k| (channel, k.0.clone())).collect();
-        let got = self
+        let (got, stale) = self
             .gateway
             .caches
             .products_by_sku
-            .get_many(&cache_keys, move |keys: Vec<(_, Sku)>| {
+            .get_many_aged(&cache_keys, move |keys: Vec<(_, Sku)>| {
                 let (source, cx) = (source.clone(), cx.clone());
                 async move {
                     let skus: Vec<Sku> = keys.into_iter().map(|(_, s)| s).collect();
@@ -129,6 +218,7 @@ impl Loader<ProductBySku> for Upstreams {
                 }
             })
             .await?;
+        self.stale.note(stale, |(_, k)| Cached::ProductBySku(k));
         Ok(got
             .into_iter()
             .map(|((_, k), v)| (ProductBySku(k), v))
@@ -225,11 +315,11 @@ impl Loader<PriceKey> for Upstreams {
         };
         let (source, cx) = (self.gateway.prices.source.clone(), self.cx.clone());
         let cache_keys: Vec<_> = keys.iter().map(|k| key(k.0.clone())).collect();
-        let got = self
+        let (got, stale) = self
             .gateway
             .caches
             .prices
-            .get_many(&cache_keys, move |keys: Vec<PriceCacheKey>| {
+            .get_many_aged(&cache_keys, move |keys: Vec<PriceCacheKey>| {
                 let (source, cx) = (source.clone(), cx.clone());
                 async move {
                     let skus: Vec<Sku> = keys.iter().map(|k| k.sku.clone()).collect();
@@ -241,6 +331,7 @@ impl Loader<PriceKey> for Upstreams {
                 }
             })
             .await?;
+        self.stale.note(stale, |k| Cached::Price(k.sku));
         Ok(got.into_iter().map(|(k, v)| (PriceKey(k.sku), v)).collect())
     }
 }
@@ -254,11 +345,11 @@ impl Loader<StockKey> for Upstreams {
     ) -> Result<HashMap<StockKey, Arc<Vec<StockLevel>>>, Failure> {
         let (source, cx) = (self.gateway.inventory.source.clone(), self.cx.clone());
         let skus: Vec<Sku> = keys.iter().map(|k| k.0.clone()).collect();
-        let got = self
+        let (got, stale) = self
             .gateway
             .caches
             .stock
-            .get_many(&skus, move |skus: Vec<Sku>| {
+            .get_many_aged(&skus, move |skus: Vec<Sku>| {
                 let (source, cx) = (source.clone(), cx.clone());
                 async move {
                     let found = shared(source.stock(&cx, &skus).await)?;
@@ -266,6 +357,7 @@ impl Loader<StockKey> for Upstreams {
                 }
             })
             .await?;
+        self.stale.note(stale, Cached::Stock);
         Ok(got.into_iter().map(|(k, v)| (StockKey(k), v)).collect())
     }
 }
@@ -483,11 +575,11 @@ impl Loader<AllLocations> for Upstreams {
         _: &[AllLocations],
     ) -> Result<HashMap<AllLocations, Self::Value>, Failure> {
         let (source, cx) = (self.gateway.locations.source.clone(), self.cx.clone());
-        let got = self
+        let (got, stale) = self
             .gateway
             .caches
             .locations
-            .get_many(&[()], move |_| {
+            .get_many_aged(&[()], move |_| {
                 let (source, cx) = (source.clone(), cx.clone());
                 async move {
                     Ok(HashMap::from([(
@@ -497,6 +589,7 @@ impl Loader<AllLocations> for Upstreams {
                 }
             })
             .await?;
+        self.stale.note(stale, |()| Cached::Locations);
         Ok(got.into_values().map(|v| (AllLocations, v)).collect())
     }
 }

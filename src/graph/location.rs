@@ -1,7 +1,7 @@
 //! `Location` (stores and warehouses) and `StockLevel`.
 
 use super::ids::{encode, NodeType};
-use super::loaders::AllLocations;
+use super::loaders::{AllLocations, Cached};
 use super::{errors, scope};
 use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
 use samlet_connector::model;
@@ -81,6 +81,11 @@ pub async fn all(ctx: &Context<'_>) -> Result<std::sync::Arc<Vec<model::Location
         .load_one(AllLocations)
         .await
         .map_err(|e| errors::connector_error(&e))?;
+    s.mark_if_stale(
+        ctx,
+        &Cached::Locations,
+        s.gateway.locations.connector.as_str(),
+    );
     Ok(found.unwrap_or_default())
 }
 

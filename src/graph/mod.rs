@@ -22,7 +22,7 @@ use async_graphql::extensions::apollo_persisted_queries::{
 use async_graphql::{Context, EmptySubscription, Interface, Object, Result, Schema, ID};
 use customer::Customer;
 use ids::NodeType;
-use loaders::{ProductBySku, Scope};
+use loaders::{Cached, ProductBySku, Scope};
 use location::Location;
 use order::Order;
 use product::{Product, Variant};
@@ -100,9 +100,14 @@ async fn product_by_id(ctx: &Context<'_>, id: ProductId) -> Result<Option<Produc
     let s = scope(ctx)?;
     let p = s
         .loader
-        .load_one(id)
+        .load_one(id.clone())
         .await
         .map_err(|e| errors::connector_error(&e))?;
+    s.mark_if_stale(
+        ctx,
+        &Cached::Product(id),
+        s.gateway.products.connector.as_str(),
+    );
     Ok(p.map(Product::new))
 }
 
@@ -113,6 +118,11 @@ async fn variant_by_sku(ctx: &Context<'_>, sku: Sku) -> Result<Option<Variant>> 
         .load_one(ProductBySku(sku.clone()))
         .await
         .map_err(|e| errors::connector_error(&e))?;
+    s.mark_if_stale(
+        ctx,
+        &Cached::ProductBySku(sku.clone()),
+        s.gateway.products.connector.as_str(),
+    );
     Ok(p.map(|product| Variant { product, sku }))
 }
 
@@ -182,6 +192,11 @@ impl Query {
                     product::prefetch(ctx, std::slice::from_ref(&sku), price, stock),
                 );
                 let found = found.map_err(|e| errors::connector_error(&e))?;
+                s.mark_if_stale(
+                    ctx,
+                    &Cached::ProductBySku(sku.clone()),
+                    s.gateway.products.connector.as_str(),
+                );
                 Ok(found.map(|p| Product::selected(p, sku)))
             }
             _ => Err(bad_input("give exactly one of `code` or `sku`")),
@@ -410,6 +425,21 @@ impl Query {
         code: String,
     ) -> Result<Option<Location>> {
         location_by_code(ctx, &LocationId::new(code)).await
+    }
+}
+
+/// Lists the fields answered from stale cache entries under the response's
+/// `extensions.stale` (`[{ path, connector, ageSeconds }]`, at most
+/// [`loaders::MAX_STALE_PATHS`]; `extensions.staleOmitted` counts the rest).
+pub fn mark_stale(resp: &mut async_graphql::Response, log: &loaders::StaleLog) {
+    if let Some((list, omitted)) = log.take() {
+        if let Ok(v) = async_graphql::Value::from_json(list) {
+            resp.extensions.insert("stale".into(), v);
+        }
+        if omitted > 0 {
+            resp.extensions
+                .insert("staleOmitted".into(), async_graphql::Value::from(omitted));
+        }
     }
 }
 

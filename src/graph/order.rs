@@ -166,6 +166,11 @@ impl OrderLine {
             .load_one(ProductBySku(self.0.sku.clone()))
             .await
             .map_err(|e| errors::connector_error(&e))?;
+        s.mark_if_stale(
+            ctx,
+            &super::loaders::Cached::ProductBySku(self.0.sku.clone()),
+            s.gateway.products.connector.as_str(),
+        );
         Ok(p.map(|product| Variant {
             product,
             sku: self.0.sku.clone(),

@@ -2,7 +2,7 @@
 //! variant from their own capabilities (each batched through the request's loader).
 
 use super::ids::{encode, NodeType};
-use super::loaders::{PriceKey, StockKey};
+use super::loaders::{Cached, PriceKey, StockKey};
 use super::location::StockLevel;
 use super::money::Price;
 use super::{errors, scope};
@@ -82,6 +82,11 @@ pub async fn price_of(ctx: &Context<'_>, sku: &Sku) -> Result<Option<Price>> {
         .load_one(PriceKey(sku.clone()))
         .await
         .map_err(|e| errors::connector_error(&e))?;
+    s.mark_if_stale(
+        ctx,
+        &Cached::Price(sku.clone()),
+        s.gateway.prices.connector.as_str(),
+    );
     Ok(p.as_ref().map(Price::from))
 }
 
@@ -93,6 +98,11 @@ pub async fn stock_of(ctx: &Context<'_>, sku: &Sku) -> Result<Vec<StockLevel>> {
         .load_one(StockKey(sku.clone()))
         .await
         .map_err(|e| errors::connector_error(&e))?;
+    s.mark_if_stale(
+        ctx,
+        &Cached::Stock(sku.clone()),
+        s.gateway.inventory.connector.as_str(),
+    );
     Ok(levels
         .map(|l| l.iter().cloned().map(StockLevel).collect())
         .unwrap_or_default())

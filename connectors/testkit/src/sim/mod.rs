@@ -1,7 +1,8 @@
 //! Plumbing shared by the vendor simulators: each simulator is a real HTTP server on a free
 //! loopback port that speaks its vendor's dialect; this module adds what all of them need
 //! around the vendor's router: request counting (to prove batching), and fault injection
-//! (latency, server errors, rate limiting, malformed bodies, hung requests) for resilience tests.
+//! (latency, server errors, rate limiting, malformed and truncated bodies, hung requests, dropped
+//! connections, and writes whose answer is lost) for resilience tests.
 //!
 //! A simulator supplies its vendor's error body through [`VendorErrors`], so an injected 503
 //! looks exactly like the vendor's own.
@@ -11,8 +12,8 @@
 pub mod odata;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -45,6 +46,24 @@ pub struct FaultPlan {
     pub malformed_next: u32,
     /// Never answer the next N requests (the client must time out).
     pub hang_next: u32,
+    /// Drop the connection of the next N requests without answering (the client sees the
+    /// connection closed before any response).
+    pub reset_next: u32,
+    /// Answer the next N requests with 200, a `Content-Length` of the whole body, and only the
+    /// first half of it before the connection closes.
+    pub truncate_next: u32,
+    /// Carry out the next N writes (any method but GET and HEAD), then drop the connection
+    /// instead of answering: the effect is committed, the client never hears of it.
+    pub lose_next: u32,
+    /// Besides the counted faults: answer this share of requests (0.0 to 1.0) with
+    /// `fail_status`, chosen pseudo-randomly per request (for soak runs).
+    pub fail_ratio: f64,
+    /// Besides the counted faults: drop the connection of this share of requests (0.0 to 1.0)
+    /// without answering.
+    pub reset_ratio: f64,
+    /// Besides the counted faults: carry out this share of writes (0.0 to 1.0), then drop the
+    /// connection instead of answering.
+    pub lose_ratio: f64,
     /// Paths (prefixes) the faults apply to; empty for all paths. Token endpoints are usually
     /// exempted by the test.
     pub only_paths: Vec<String>,
@@ -54,6 +73,7 @@ pub struct FaultPlan {
 #[derive(Debug, Default)]
 pub struct SimStats {
     total: AtomicU64,
+    injected: AtomicU64,
     by_route: Mutex<HashMap<String, u64>>,
 }
 
@@ -61,6 +81,12 @@ impl SimStats {
     /// Requests served since start or the last [`SimStats::reset`].
     pub fn total(&self) -> u64 {
         self.total.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered with an injected fault (latency alone does not count) since start or
+    /// the last [`SimStats::reset`].
+    pub fn injected(&self) -> u64 {
+        self.injected.load(Ordering::Relaxed)
     }
 
     /// Requests whose `METHOD path` starts with `prefix` (e.g. `"GET /api/rest/v1/products"`).
@@ -83,6 +109,7 @@ impl SimStats {
     /// Forgets all counts.
     pub fn reset(&self) {
         self.total.store(0, Ordering::Relaxed);
+        self.injected.store(0, Ordering::Relaxed);
         self.by_route
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -119,8 +146,9 @@ impl SimControl {
         self.set_faults(FaultPlan::default());
     }
 
-    /// Takes the fault for one request to `path`, counting down the plan.
-    fn next_fault(&self, path: &str, seq: u64) -> (Duration, Option<Fault>) {
+    /// Takes the fault for one request to `path` (a write unless GET or HEAD), counting down
+    /// the plan.
+    fn next_fault(&self, path: &str, write: bool, seq: u64) -> (Duration, Option<Fault>) {
         let mut plan = self.plan.lock().unwrap_or_else(|e| e.into_inner());
         let jitter = if plan.jitter.is_zero() {
             Duration::ZERO
@@ -134,23 +162,42 @@ impl SimControl {
         {
             return (delay, None);
         }
+        let status = plan.fail_status.unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        // A pseudo-random draw in [0, 1) per request, for the ratios.
+        let draw = (crate_mix(seq ^ 0xFA17) >> 11) as f64 / (1u64 << 53) as f64;
         let fault = if plan.hang_next > 0 {
             plan.hang_next -= 1;
             Some(Fault::Hang)
+        } else if plan.reset_next > 0 {
+            plan.reset_next -= 1;
+            Some(Fault::Reset)
+        } else if write && plan.lose_next > 0 {
+            plan.lose_next -= 1;
+            Some(Fault::Lose)
         } else if plan.fail_next > 0 {
             plan.fail_next -= 1;
-            Some(Fault::Status(
-                plan.fail_status.unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            ))
+            Some(Fault::Status(status))
         } else if plan.rate_limit_next > 0 {
             plan.rate_limit_next -= 1;
             Some(Fault::RateLimited(plan.retry_after_secs))
         } else if plan.malformed_next > 0 {
             plan.malformed_next -= 1;
             Some(Fault::Malformed)
+        } else if plan.truncate_next > 0 {
+            plan.truncate_next -= 1;
+            Some(Fault::Truncated)
+        } else if draw < plan.fail_ratio {
+            Some(Fault::Status(status))
+        } else if draw < plan.fail_ratio + plan.reset_ratio {
+            Some(Fault::Reset)
+        } else if write && draw < plan.fail_ratio + plan.reset_ratio + plan.lose_ratio {
+            Some(Fault::Lose)
         } else {
             None
         };
+        if fault.is_some() {
+            self.stats.injected.fetch_add(1, Ordering::Relaxed);
+        }
         (delay, fault)
     }
 }
@@ -165,7 +212,47 @@ enum Fault {
     Status(StatusCode),
     RateLimited(u32),
     Malformed,
+    Truncated,
     Hang,
+    Reset,
+    Lose,
+}
+
+/// The connection a request came on, so a fault can drop it: a second handle on the socket
+/// (see [`SimServer::start`]).
+#[derive(Clone)]
+struct Conn(Option<Arc<socket2::Socket>>);
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for Conn
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Conn {
+        Conn(
+            socket2::SockRef::from(stream.io())
+                .try_clone()
+                .ok()
+                .map(Arc::new),
+        )
+    }
+}
+
+impl Conn {
+    /// Closes the connection at once with a TCP reset, answering nothing.
+    fn reset(&self) {
+        if let Some(s) = &self.0 {
+            // Linger 0: the close that follows sends RST instead of a graceful FIN.
+            let _ = s.set_linger(Some(Duration::ZERO));
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// A response that never completes: the connection is already dropped under it.
+fn dropped() -> Response {
+    Response::new(Body::from_stream(futures::stream::pending::<
+        Result<bytes::Bytes, std::io::Error>,
+    >()))
 }
 
 #[derive(Clone)]
@@ -176,15 +263,20 @@ struct FaultState {
 
 async fn fault_layer(State(state): State<FaultState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD);
     state
         .control
         .stats
         .record(format!("{} {}", req.method(), path));
     let seq = state.control.stats.total();
-    let (delay, fault) = state.control.next_fault(&path, seq);
+    let (delay, fault) = state.control.next_fault(&path, write, seq);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    let conn = req
+        .extensions()
+        .get::<ConnectInfo<Conn>>()
+        .map(|c| c.0.clone());
     match fault {
         None => next.run(req).await,
         Some(Fault::Status(status)) => {
@@ -205,10 +297,43 @@ async fn fault_layer(State(state): State<FaultState>, req: Request, next: Next) 
             parts.headers.remove("content-length");
             Response::from_parts(parts, Body::from(r#"{"truncated": [{"id": "#))
         }
+        Some(Fault::Truncated) => {
+            let resp = next.run(req).await;
+            let (mut parts, body) = resp.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+                return dropped();
+            };
+            // Announce the whole body, send half, then end the stream with an error: the
+            // server closes the connection mid-body.
+            parts.status = StatusCode::OK;
+            parts
+                .headers
+                .insert("content-length", HeaderValue::from(bytes.len()));
+            let half = bytes.slice(..bytes.len() / 2);
+            let chunks = futures::stream::iter([
+                Ok(half),
+                Err(std::io::Error::other("injected fault: truncated body")),
+            ]);
+            Response::from_parts(parts, Body::from_stream(chunks))
+        }
         Some(Fault::Hang) => {
             // Long enough for any client deadline; the server's shutdown ends it.
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Some(Fault::Reset) => {
+            if let Some(c) = conn {
+                c.reset();
+            }
+            dropped()
+        }
+        Some(Fault::Lose) => {
+            // The vendor carries the write out; the answer never arrives.
+            let _ = next.run(req).await;
+            if let Some(c) = conn {
+                c.reset();
+            }
+            dropped()
         }
     }
 }
@@ -247,6 +372,8 @@ impl SimServer {
             let stop = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
+            // Each request carries a handle on its connection, so a fault can drop it.
+            let app = app.into_make_service_with_connect_info::<Conn>();
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(stop)
                 .await
