@@ -531,8 +531,31 @@ async fn trendsetters_the_whole_journey(stack: Stack) {
         .expect("a consenting loyalty member known to every system");
     let n = World::customer_number(i);
     let me = Who::Customer(&n);
-    let (a, b) = (w.skus(60)[0].to_string(), w.skus(61)[0].to_string());
+    // A table and a sofa: products the demo's recommendations have accessories for.
+    let pick = |cat: &str| {
+        (60..w.product_count())
+            .find(|&i| w.category_code(i) == cat)
+            .map(|i| w.skus(i)[0].to_string())
+            .unwrap()
+    };
+    let (a, b) = (pick("tables"), pick("sofas"));
     let wishlist = r#"{ me { customerNumber wishlist { items { sku } } } }"#;
+    let recommendations =
+        r#"{ me { recommendations(first: 6) { variant { sku name } reason basedOn } } }"#;
+    let recommended = |v: &Value| -> Vec<(String, String, String)> {
+        v["me"]["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["variant"]["sku"].as_str().unwrap().to_owned(),
+                    r["reason"].as_str().unwrap().to_owned(),
+                    r["basedOn"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
     let skus = |v: &Value| -> Vec<String> {
         v["me"]["wishlist"]["items"]
             .as_array()
@@ -589,6 +612,15 @@ async fn trendsetters_the_whole_journey(stack: Stack) {
         );
     }
     let code = voucher["code"].as_str().unwrap().to_owned();
+    // ...and recommendations that go with the wishlist.
+    let recs = recommended(&ok(&g, recommendations, json!({}), EMAIL, &me).await);
+    assert!(!recs.is_empty(), "the e-mail carries recommendations");
+    assert!(
+        recs.iter()
+            .any(|(_, reason, on)| reason == "WISHLISTED" && (on == &a || on == &b)),
+        "{recs:?}"
+    );
+    assert!(recs.iter().all(|(sku, _, _)| sku != &a && sku != &b));
 
     // 3. The kiosk in Copenhagen: the member signs in and sees the same wishlist.
     let at_kiosk = ok(&g, wishlist, json!({}), KIOSK, &me).await;
@@ -681,6 +713,14 @@ async fn trendsetters_the_whole_journey(stack: Stack) {
             "https://tracking.postnord.com/dk/?id=00370712345678901234"
         );
     }
+
+    // 7. Follow-up recommendations in the app: never what was just bought.
+    let follow_up = recommended(&ok(&g, recommendations, json!({}), APP, &me).await);
+    assert!(!follow_up.is_empty());
+    assert!(
+        follow_up.iter().all(|(sku, _, _)| sku != &a && sku != &b),
+        "{follow_up:?}"
+    );
 }
 
 /// Every journey, against both demo stacks: the same steps, the same answers' shape, each
