@@ -8,18 +8,24 @@
 //! `extensions.stale` list, see `graph::loaders::StaleLog`). Past that bound the entry is gone
 //! and a failing upstream is an error on the field.
 //!
+//! With a shared Redis (`[redis]`), a [`SecondLevel`] sits behind the in-process cache: a miss
+//! here asks Redis before the vendor, and what the vendor answered is written there for the
+//! other replicas, fresh for the rest of its `ttl` (the age travels with the value).
+//!
 //! Keys carry exactly the parts of the request context that change the answer (see
 //! `graph::loaders`). Customer-private data (customers, orders) is not cached here: it must never
 //! be shared across callers.
 
+use crate::replicas::Redis;
 use futures::future::{BoxFuture, FutureExt, Shared};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// One capability's cache settings (`[cache.prices]` and so on).
 #[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
@@ -81,8 +87,93 @@ pub struct CapabilityCache<K, V, E> {
     /// Keys being fetched now, with the id of their batch and the batch itself.
     in_flight: Mutex<HashMap<K, InFlight<K, V, E>>>,
     next_batch: AtomicU64,
+    /// The level shared with other replicas, if any.
+    second: Option<SecondLevel<K, V>>,
     /// Counts.
     pub stats: CacheStats,
+}
+
+/// The second level of a [`CapabilityCache`]: entries shared with the other replicas through
+/// Redis, under `kind` (e.g. `prices`). A value is stored with the time it was fetched, so a
+/// replica that takes it over knows how much of its `ttl` is left.
+pub struct SecondLevel<K, V> {
+    redis: Arc<Redis>,
+    kind: &'static str,
+    key: fn(&K) -> Option<String>,
+    encode: fn(&Option<V>) -> Option<Vec<u8>>,
+    decode: fn(&[u8]) -> Option<Option<V>>,
+}
+
+impl<K: Serialize, V: Serialize + DeserializeOwned> SecondLevel<K, V> {
+    /// Keys and values as JSON in `redis`, under `kind`.
+    pub fn json(redis: Arc<Redis>, kind: &'static str) -> SecondLevel<K, V> {
+        SecondLevel {
+            redis,
+            kind,
+            key: |k| serde_json::to_string(k).ok(),
+            encode: |v| serde_json::to_vec(v).ok(),
+            decode: |b| serde_json::from_slice(b).ok(),
+        }
+    }
+
+    /// [`SecondLevel::json`] when there is a Redis.
+    pub fn json_opt(redis: Option<&Arc<Redis>>, kind: &'static str) -> Option<SecondLevel<K, V>> {
+        redis.map(|r| SecondLevel::json(r.clone(), kind))
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl<K, V> SecondLevel<K, V> {
+    fn full_key(&self, k: &K) -> Option<String> {
+        (self.key)(k).map(|k| self.redis.key(self.kind, &k))
+    }
+
+    /// The entries Redis holds for `keys` that are younger than `ttl`, with their age.
+    async fn get(&self, keys: &[K], ttl: Duration) -> Vec<(usize, Option<V>, Duration)> {
+        let (idx, full): (Vec<usize>, Vec<String>) = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| Some((i, self.full_key(k)?)))
+            .unzip();
+        let Some(found) = self.redis.get_many(&full).await else {
+            return Vec::new();
+        };
+        let now = unix_ms();
+        idx.into_iter()
+            .zip(found)
+            .filter_map(|(i, bytes)| {
+                let bytes = bytes?;
+                // 8 bytes of fetch time (unix ms, big-endian), then the value.
+                let (at, body) = bytes.split_first_chunk::<8>()?;
+                let age = Duration::from_millis(now.saturating_sub(u64::from_be_bytes(*at)));
+                let value = (self.decode)(body)?;
+                (age < ttl).then_some((i, value, age))
+            })
+            .collect()
+    }
+
+    /// Stores what the vendor answered for `keys`, fresh for `ttl`.
+    async fn put(&self, keys: &[K], found: &HashMap<K, V>, ttl: Duration)
+    where
+        K: Hash + Eq,
+        V: Clone,
+    {
+        let at = unix_ms().to_be_bytes();
+        let entries = keys
+            .iter()
+            .filter_map(|k| {
+                let mut bytes = at.to_vec();
+                bytes.extend((self.encode)(&found.get(k).cloned())?);
+                Some((self.full_key(k)?, bytes))
+            })
+            .collect();
+        self.redis.put_many(entries, ttl).await;
+    }
 }
 
 impl<K, V, E> CapabilityCache<K, V, E>
@@ -93,6 +184,15 @@ where
 {
     /// A cache holding at most `max_bytes` (estimated) under `policy`.
     pub fn new(policy: CachePolicy, max_bytes: u64) -> Arc<Self> {
+        Self::with_second_level(policy, max_bytes, None)
+    }
+
+    /// Like [`CapabilityCache::new`], backed by `second` when given.
+    pub fn with_second_level(
+        policy: CachePolicy,
+        max_bytes: u64,
+        second: Option<SecondLevel<K, V>>,
+    ) -> Arc<Self> {
         let entries = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|_k: &K, e: &Entry<V>| {
@@ -106,13 +206,20 @@ where
             entries,
             in_flight: Mutex::new(HashMap::new()),
             next_batch: AtomicU64::new(0),
+            second,
             stats: CacheStats::default(),
         })
     }
 
-    /// Forgets `key` (e.g. after a webhook said it changed).
+    /// Forgets `key` (e.g. after a webhook said it changed), here and in the second level.
     pub fn invalidate(&self, key: &K) {
         self.entries.invalidate(key);
+        if let Some(full) = self.second.as_ref().and_then(|s| s.full_key(key)) {
+            let redis = self.second.as_ref().map(|s| s.redis.clone());
+            if let (Some(redis), Ok(rt)) = (redis, tokio::runtime::Handle::try_current()) {
+                rt.spawn(async move { redis.delete(&[full]).await });
+            }
+        }
     }
 
     /// Forgets everything.
@@ -195,6 +302,51 @@ where
         Ok((out, stale))
     }
 
+    /// Loads `keys` from the second level, then the rest from the vendor, and caches both.
+    async fn load<F, Fut>(self: &Arc<Self>, keys: Vec<K>, fetch: F) -> Result<HashMap<K, V>, E>
+    where
+        F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
+    {
+        let mut out = HashMap::new();
+        let mut rest = keys;
+        if let Some(second) = &self.second {
+            let now = Instant::now();
+            let shared = second.get(&rest, self.policy.ttl).await;
+            let mut taken = vec![false; rest.len()];
+            for (i, value, age) in shared {
+                taken[i] = true;
+                let k = rest[i].clone();
+                if let Some(v) = &value {
+                    out.insert(k.clone(), v.clone());
+                }
+                let fetched = now.checked_sub(age).unwrap_or(now);
+                self.entries.insert(k, Entry { value, fetched });
+            }
+            let mut taken = taken.into_iter();
+            rest.retain(|_| !taken.next().unwrap_or(false));
+        }
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        let found = fetch(rest.clone()).await?;
+        let fetched = Instant::now();
+        for k in &rest {
+            self.entries.insert(
+                k.clone(),
+                Entry {
+                    value: found.get(k).cloned(),
+                    fetched,
+                },
+            );
+        }
+        if let Some(second) = &self.second {
+            second.put(&rest, &found, self.policy.ttl).await;
+        }
+        out.extend(found);
+        Ok(out)
+    }
+
     /// Fetches `keys`, joining fetches already in flight for some of them.
     async fn fetch_coalesced<F, Fut>(
         self: &Arc<Self>,
@@ -230,19 +382,7 @@ where
                 let this = self.clone();
                 let batch_keys = own.clone();
                 let batch: SharedBatch<K, V, E> = async move {
-                    let result = fetch(batch_keys.clone()).await;
-                    if let Ok(found) = &result {
-                        let fetched = Instant::now();
-                        for k in &batch_keys {
-                            this.entries.insert(
-                                k.clone(),
-                                Entry {
-                                    value: found.get(k).cloned(),
-                                    fetched,
-                                },
-                            );
-                        }
-                    }
+                    let result = this.load(batch_keys, fetch).await;
                     this.in_flight
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())

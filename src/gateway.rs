@@ -1,7 +1,7 @@
 //! The connected gateway: which connector instance serves each capability, built once at start
 //! from a validated [`Config`] and shared by every request.
 
-use crate::cache::CapabilityCache;
+use crate::cache::{CapabilityCache, SecondLevel};
 use crate::config::{Config, ContextDefaults};
 use crate::graph::loaders::Failure;
 use anyhow::{anyhow, Context as _};
@@ -32,7 +32,7 @@ pub type ProductKey<K> = (Channel, K);
 pub type CategoryProducts = Arc<Vec<Arc<Product>>>;
 
 /// A price cache key: everything that changes a price, and nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct PriceCacheKey {
     /// The channel (price lists differ online and in store).
     pub channel: Channel,
@@ -63,15 +63,41 @@ pub struct Caches {
 }
 
 impl Caches {
-    fn new(c: &crate::config::CacheConfig) -> Caches {
+    /// The caches `c` configures, each backed by `redis` (shared with the other replicas) when
+    /// given.
+    fn new(c: &crate::config::CacheConfig, redis: Option<&Arc<crate::replicas::Redis>>) -> Caches {
         let max = c.max_bytes_per_capability;
         Caches {
-            products: CapabilityCache::new(c.products, max),
-            products_by_sku: CapabilityCache::new(c.products, max),
-            categories: CapabilityCache::new(c.products, max),
-            prices: CapabilityCache::new(c.prices, max),
-            stock: CapabilityCache::new(c.inventory, max),
-            locations: CapabilityCache::new(c.locations, max),
+            products: CapabilityCache::with_second_level(
+                c.products,
+                max,
+                SecondLevel::json_opt(redis, "products"),
+            ),
+            products_by_sku: CapabilityCache::with_second_level(
+                c.products,
+                max,
+                SecondLevel::json_opt(redis, "products-by-sku"),
+            ),
+            categories: CapabilityCache::with_second_level(
+                c.products,
+                max,
+                SecondLevel::json_opt(redis, "categories"),
+            ),
+            prices: CapabilityCache::with_second_level(
+                c.prices,
+                max,
+                SecondLevel::json_opt(redis, "prices"),
+            ),
+            stock: CapabilityCache::with_second_level(
+                c.inventory,
+                max,
+                SecondLevel::json_opt(redis, "stock"),
+            ),
+            locations: CapabilityCache::with_second_level(
+                c.locations,
+                max,
+                SecondLevel::json_opt(redis, "locations"),
+            ),
             responses: crate::response_cache::ResponseCache::new(c.responses.ttl, max),
         }
     }
@@ -261,7 +287,7 @@ impl Gateway {
             customer_precedence: config.customer_precedence.clone(),
             defaults: config.defaults.clone(),
             connectors,
-            caches: Caches::new(&config.cache),
+            caches: Caches::new(&config.cache, redis.as_ref()),
             recommendations: config.recommendations.clone(),
             telemetry: Arc::new(crate::telemetry::Telemetry::new(
                 systems,
