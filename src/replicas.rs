@@ -239,12 +239,10 @@ impl Redis {
 
 #[async_trait::async_trait]
 impl SharedQuota for Redis {
-    async fn reserve(&self, upstream: &str, quota: Quota) -> Option<Duration> {
+    async fn reserve(&self, upstream: &str, quota: Quota, max_wait: Duration) -> Option<Duration> {
         let interval_us = 1_000_000 / u64::from(quota.per_second.get()).max(1);
         let tolerance_us = interval_us * u64::from(quota.burst.get().saturating_sub(1));
-        // Waits longer than this are refused by the caller anyway (its max_retry_after is
-        // at most this in practice); don't reserve slots nobody will use.
-        let max_wait_us: u64 = 10_000_000;
+        let max_wait_us = u64::try_from(max_wait.as_micros()).unwrap_or(u64::MAX);
         let mut c = self.conn().await?;
         let mut inv = self.quota_script.key(self.key("quota", upstream));
         inv.arg(interval_us).arg(tolerance_us).arg(max_wait_us);

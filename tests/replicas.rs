@@ -169,6 +169,11 @@ async fn a_vendor_quota_holds_across_two_replicas_sharing_redis() {
         shared <= f64::from(PER_SECOND) * 1.25,
         "shared quota exceeded: {shared:.1}/s"
     );
+    // ...and wastes no slot on a request that would have waited too long to use it.
+    assert!(
+        shared >= f64::from(PER_SECOND) * 0.5,
+        "shared quota underused: {shared:.1}/s"
+    );
     assert!(
         separate > f64::from(PER_SECOND) * 1.5,
         "without Redis the replicas should each spend the quota: {separate:.1}/s"
