@@ -12,6 +12,14 @@
 //! here asks Redis before the vendor, and what the vendor answered is written there for the
 //! other replicas, fresh for the rest of its `ttl` (the age travels with the value).
 //!
+//! Misses of concurrent requests are batched: a capability makes at most `concurrent_fetches`
+//! vendor calls at once, and the misses that arrive while those are out wait together and go
+//! in one call (up to [`MAX_JOINED_KEYS`] keys) when a slot frees, if they share the request
+//! context that call is made in ([`BatchGroup`]). Under light load nothing waits; under heavy
+//! load a vendor with a small concurrency limit sees a few large calls instead of a queue of
+//! small ones. This holds with the cache off (`ttl = "0s"`), which then only coalesces and
+//! batches.
+//!
 //! Keys carry exactly the parts of the request context that change the answer (see
 //! `graph::loaders`). Customer-private data (customers, orders) is not cached here: it must never
 //! be shared across callers.
@@ -67,11 +75,38 @@ type SharedBatch<K, V, E> = Shared<BoxFuture<'static, Result<Arc<HashMap<K, V>>,
 /// A batch in flight, with its id (to group the keys that join it).
 type InFlight<K, V, E> = (u64, SharedBatch<K, V, E>);
 
+/// The most keys other requests add to a batch that waits for a fetch slot (a request's own
+/// keys always go in one call, however many).
+pub const MAX_JOINED_KEYS: usize = 64;
+
+/// Keys whose fetches may share one vendor call: the fetch a request makes answers another
+/// request's key only when both keys carry the same request context (channel, currency, ...).
+pub trait BatchGroup {
+    /// The part of a key taken from the request context.
+    type Group: Hash + Eq + Clone + Send + Sync + 'static;
+    /// This key's part.
+    fn group(&self) -> Self::Group;
+}
+
+impl BatchGroup for u32 {
+    type Group = ();
+    fn group(&self) {}
+}
+
+/// A batch waiting for a fetch slot, open to other requests' keys until it gets one.
+struct Open<K, V, E> {
+    id: u64,
+    keys: Arc<Mutex<Vec<K>>>,
+    batch: SharedBatch<K, V, E>,
+}
+
 /// Hit and miss counts, for metrics.
 #[derive(Debug, Default)]
 pub struct CacheStats {
     /// Answers served fresh from the cache.
     pub hits: AtomicU64,
+    /// Keys that joined another request's batch waiting for a fetch slot.
+    pub batched: AtomicU64,
     /// Answers served stale while a refresh runs.
     pub stale: AtomicU64,
     /// Keys that had to be fetched.
@@ -81,11 +116,15 @@ pub struct CacheStats {
 }
 
 /// A cache for one capability.
-pub struct CapabilityCache<K, V, E> {
+pub struct CapabilityCache<K: BatchGroup, V, E> {
     policy: CachePolicy,
     entries: moka::sync::Cache<K, Entry<V>>,
     /// Keys being fetched now, with the id of their batch and the batch itself.
     in_flight: Mutex<HashMap<K, InFlight<K, V, E>>>,
+    /// Per request-context group, the batch waiting for a fetch slot.
+    open: Mutex<HashMap<K::Group, Open<K, V, E>>>,
+    /// Fetch slots: vendor calls this cache makes at once.
+    slots: Arc<tokio::sync::Semaphore>,
     next_batch: AtomicU64,
     /// The level shared with other replicas, if any.
     second: Option<SecondLevel<K, V>>,
@@ -176,21 +215,26 @@ impl<K, V> SecondLevel<K, V> {
     }
 }
 
+/// Vendor calls one capability's cache makes at once unless configured.
+pub const DEFAULT_CONCURRENT_FETCHES: usize = 4;
+
 impl<K, V, E> CapabilityCache<K, V, E>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
+    K: BatchGroup + Hash + Eq + Clone + Send + Sync + 'static,
     V: Weigh + Clone + Send + Sync + 'static,
     E: Clone + Send + Sync + 'static,
 {
     /// A cache holding at most `max_bytes` (estimated) under `policy`.
     pub fn new(policy: CachePolicy, max_bytes: u64) -> Arc<Self> {
-        Self::with_second_level(policy, max_bytes, None)
+        Self::configured(policy, max_bytes, DEFAULT_CONCURRENT_FETCHES, None)
     }
 
-    /// Like [`CapabilityCache::new`], backed by `second` when given.
-    pub fn with_second_level(
+    /// Like [`CapabilityCache::new`], making at most `concurrent_fetches` vendor calls at once,
+    /// backed by `second` when given.
+    pub fn configured(
         policy: CachePolicy,
         max_bytes: u64,
+        concurrent_fetches: usize,
         second: Option<SecondLevel<K, V>>,
     ) -> Arc<Self> {
         let entries = moka::sync::Cache::builder()
@@ -205,6 +249,8 @@ where
             policy,
             entries,
             in_flight: Mutex::new(HashMap::new()),
+            open: Mutex::new(HashMap::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(concurrent_fetches.max(1))),
             next_batch: AtomicU64::new(0),
             second,
             stats: CacheStats::default(),
@@ -254,7 +300,8 @@ where
         Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
     {
         if !self.policy.enabled() {
-            return Ok((fetch(keys.to_vec()).await?, Vec::new()));
+            // Nothing kept; concurrent misses are still coalesced and batched.
+            return Ok((self.fetch_coalesced(keys, fetch).await?, Vec::new()));
         }
         let now = Instant::now();
         let mut out = HashMap::with_capacity(keys.len());
@@ -310,7 +357,8 @@ where
     {
         let mut out = HashMap::new();
         let mut rest = keys;
-        if let Some(second) = &self.second {
+        let keep = self.policy.enabled();
+        if let Some(second) = self.second.as_ref().filter(|_| keep) {
             let now = Instant::now();
             let shared = second.get(&rest, self.policy.ttl).await;
             let mut taken = vec![false; rest.len()];
@@ -330,6 +378,10 @@ where
             return Ok(out);
         }
         let found = fetch(rest.clone()).await?;
+        if !keep {
+            out.extend(found);
+            return Ok(out);
+        }
         let fetched = Instant::now();
         for k in &rest {
             self.entries.insert(
@@ -347,6 +399,43 @@ where
         Ok(out)
     }
 
+    /// A batch of `group` that waits for a fetch slot, taking other requests' keys meanwhile,
+    /// then loads all of them in one call.
+    fn open_batch<F, Fut>(
+        self: &Arc<Self>,
+        id: u64,
+        group: K::Group,
+        keys: Arc<Mutex<Vec<K>>>,
+        fetch: F,
+    ) -> SharedBatch<K, V, E>
+    where
+        F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
+    {
+        let this = self.clone();
+        async move {
+            let slot = this.slots.clone().acquire_owned().await;
+            // Closed to joiners from here on.
+            let batch_keys = {
+                let mut open = this.open.lock().unwrap_or_else(|e| e.into_inner());
+                if open.get(&group).is_some_and(|o| o.id == id) {
+                    open.remove(&group);
+                }
+                let taken = std::mem::take(&mut *keys.lock().unwrap_or_else(|e| e.into_inner()));
+                taken
+            };
+            let result = this.load(batch_keys, fetch).await;
+            drop(slot);
+            this.in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|_, (b, _)| *b != id);
+            result.map(Arc::new)
+        }
+        .boxed()
+        .shared()
+    }
+
     /// Fetches `keys`, joining fetches already in flight for some of them.
     async fn fetch_coalesced<F, Fut>(
         self: &Arc<Self>,
@@ -359,6 +448,7 @@ where
     {
         let mut waits: Vec<(Vec<K>, SharedBatch<K, V, E>)> = Vec::new();
         let mut own = Vec::new();
+        // Lock order: in_flight, then open, then a batch's keys.
         {
             let mut flying = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
             // Keys grouped by the batch they join.
@@ -377,24 +467,36 @@ where
                     None => own.push(k.clone()),
                 }
             }
-            if !own.is_empty() {
-                let id = self.next_batch.fetch_add(1, Ordering::Relaxed);
-                let this = self.clone();
-                let batch_keys = own.clone();
-                let batch: SharedBatch<K, V, E> = async move {
-                    let result = this.load(batch_keys, fetch).await;
-                    this.in_flight
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .retain(|_, (b, _)| *b != id);
-                    result.map(Arc::new)
+            // A request's own keys, by the request context their fetch is made in.
+            let mut groups: HashMap<K::Group, Vec<K>> = HashMap::new();
+            for k in own {
+                groups.entry(k.group()).or_default().push(k);
+            }
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            for (group, ks) in groups {
+                // Join the batch of this context waiting for a slot, if it has room.
+                if let Some(o) = open.get(&group) {
+                    let mut waiting = o.keys.lock().unwrap_or_else(|e| e.into_inner());
+                    if waiting.len() + ks.len() <= MAX_JOINED_KEYS {
+                        self.stats
+                            .batched
+                            .fetch_add(ks.len() as u64, Ordering::Relaxed);
+                        waiting.extend(ks.iter().cloned());
+                        for k in &ks {
+                            flying.insert(k.clone(), (o.id, o.batch.clone()));
+                        }
+                        waits.push((ks, o.batch.clone()));
+                        continue;
+                    }
                 }
-                .boxed()
-                .shared();
-                for k in &own {
+                let id = self.next_batch.fetch_add(1, Ordering::Relaxed);
+                let keys = Arc::new(Mutex::new(ks.clone()));
+                let batch = self.open_batch(id, group.clone(), keys.clone(), fetch.clone());
+                for k in &ks {
                     flying.insert(k.clone(), (id, batch.clone()));
                 }
-                waits.push((own, batch));
+                waits.push((ks, batch.clone()));
+                open.insert(group, Open { id, keys, batch });
             }
             waits.extend(joined.into_values());
         }

@@ -1,7 +1,7 @@
 //! The connected gateway: which connector instance serves each capability, built once at start
 //! from a validated [`Config`] and shared by every request.
 
-use crate::cache::{CapabilityCache, SecondLevel};
+use crate::cache::{BatchGroup, CapabilityCache, SecondLevel};
 use crate::config::{Config, ContextDefaults};
 use crate::graph::loaders::Failure;
 use anyhow::{anyhow, Context as _};
@@ -27,6 +27,32 @@ pub struct Served<T: ?Sized> {
 
 /// A product cache key: the channel selects the PIM's scope (texts per channel).
 pub type ProductKey<K> = (Channel, K);
+
+impl<K> BatchGroup for ProductKey<K> {
+    type Group = Channel;
+    fn group(&self) -> Channel {
+        self.0
+    }
+}
+
+/// Stock is the same in every context.
+impl BatchGroup for Sku {
+    type Group = ();
+    fn group(&self) {}
+}
+
+/// There is one list of locations.
+impl BatchGroup for () {
+    type Group = ();
+    fn group(&self) {}
+}
+
+impl BatchGroup for PriceCacheKey {
+    type Group = (Channel, Currency, Option<CustomerGroup>);
+    fn group(&self) -> Self::Group {
+        (self.channel, self.currency, self.group.clone())
+    }
+}
 
 /// A category's products in the PIM's order.
 pub type CategoryProducts = Arc<Vec<Arc<Product>>>;
@@ -68,34 +94,40 @@ impl Caches {
     fn new(c: &crate::config::CacheConfig, redis: Option<&Arc<crate::replicas::Redis>>) -> Caches {
         let max = c.max_bytes_per_capability;
         Caches {
-            products: CapabilityCache::with_second_level(
+            products: CapabilityCache::configured(
                 c.products,
                 max,
+                c.concurrent_fetches,
                 SecondLevel::json_opt(redis, "products"),
             ),
-            products_by_sku: CapabilityCache::with_second_level(
+            products_by_sku: CapabilityCache::configured(
                 c.products,
                 max,
+                c.concurrent_fetches,
                 SecondLevel::json_opt(redis, "products-by-sku"),
             ),
-            categories: CapabilityCache::with_second_level(
+            categories: CapabilityCache::configured(
                 c.products,
                 max,
+                c.concurrent_fetches,
                 SecondLevel::json_opt(redis, "categories"),
             ),
-            prices: CapabilityCache::with_second_level(
+            prices: CapabilityCache::configured(
                 c.prices,
                 max,
+                c.concurrent_fetches,
                 SecondLevel::json_opt(redis, "prices"),
             ),
-            stock: CapabilityCache::with_second_level(
+            stock: CapabilityCache::configured(
                 c.inventory,
                 max,
+                c.concurrent_fetches,
                 SecondLevel::json_opt(redis, "stock"),
             ),
-            locations: CapabilityCache::with_second_level(
+            locations: CapabilityCache::configured(
                 c.locations,
                 max,
+                c.concurrent_fetches,
                 SecondLevel::json_opt(redis, "locations"),
             ),
             responses: crate::response_cache::ResponseCache::new(c.responses.ttl, max),

@@ -420,6 +420,7 @@ impl Telemetry {
                 ("stale", &st.stale),
                 ("miss", &st.misses),
                 ("coalesced", &st.coalesced),
+                ("batched", &st.batched),
             ] {
                 let _ = writeln!(
                     out,
