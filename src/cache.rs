@@ -77,7 +77,7 @@ type InFlight<K, V, E> = (u64, SharedBatch<K, V, E>);
 
 /// The most keys other requests add to a batch that waits for a fetch slot (a request's own
 /// keys always go in one call, however many).
-pub const MAX_JOINED_KEYS: usize = 64;
+pub const MAX_JOINED_KEYS: usize = 100;
 
 /// Keys whose fetches may share one vendor call: the fetch a request makes answers another
 /// request's key only when both keys carry the same request context (channel, currency, ...).
@@ -216,7 +216,7 @@ impl<K, V> SecondLevel<K, V> {
 }
 
 /// Vendor calls one capability's cache makes at once unless configured.
-pub const DEFAULT_CONCURRENT_FETCHES: usize = 4;
+pub const DEFAULT_CONCURRENT_FETCHES: usize = 2;
 
 impl<K, V, E> CapabilityCache<K, V, E>
 where

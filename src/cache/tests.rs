@@ -184,8 +184,12 @@ fn one_slot(ttl_ms: u64) -> Arc<CapabilityCache<u32, u32, String>> {
     )
 }
 
-/// A hundred requests for a key each, arriving while the one fetch slot is taken.
-async fn hundred_concurrent(
+/// Requests for a key each, arriving while the one fetch slot is taken: one for the slot, a
+/// full batch, and 35 more.
+const CONCURRENT: u32 = 1 + MAX_JOINED_KEYS as u32 + 35;
+
+/// [`CONCURRENT`] requests for a key each, all at once.
+async fn all_at_once(
     c: &Arc<CapabilityCache<u32, u32, String>>,
     f: impl Fn(Vec<u32>) -> BoxFuture<'static, Result<HashMap<u32, u32>, String>>
         + Clone
@@ -193,13 +197,14 @@ async fn hundred_concurrent(
         + Sync
         + 'static,
 ) {
-    let all: Vec<_> = (0..100u32)
+    let all: Vec<_> = (0..CONCURRENT)
         .map(|k| {
             let (c, f) = (c.clone(), f.clone());
             async move { (k, c.get_many(&[k], f).await.unwrap()) }
         })
         .collect();
     for (k, got) in futures::future::join_all(all).await {
+        // `counting` knows keys under 100 only.
         let want: HashMap<u32, u32> = (k < 100).then(|| (k, k * 10)).into_iter().collect();
         assert_eq!(got, want, "key {k}");
     }
@@ -209,10 +214,14 @@ async fn hundred_concurrent(
 async fn misses_waiting_for_a_fetch_slot_go_in_one_call() {
     let c = one_slot(60_000);
     let calls = Arc::new(AtomicUsize::new(0));
-    hundred_concurrent(&c, counting(calls.clone(), Duration::from_millis(50))).await;
-    // The first key takes the slot; 64 of the others wait in one batch, the last 35 in another.
+    all_at_once(&c, counting(calls.clone(), Duration::from_millis(50))).await;
+    // The first key takes the slot; the next ones wait in one full batch, the last 35 in
+    // another.
     assert_eq!(calls.load(Ordering::SeqCst), 3);
-    assert_eq!(c.stats.batched.load(Ordering::SeqCst), 63 + 34);
+    assert_eq!(
+        c.stats.batched.load(Ordering::SeqCst),
+        (MAX_JOINED_KEYS - 1 + 34) as u64
+    );
 }
 
 #[tokio::test]
@@ -220,7 +229,7 @@ async fn with_the_cache_off_misses_are_still_batched_but_nothing_is_kept() {
     let c = one_slot(0);
     let calls = Arc::new(AtomicUsize::new(0));
     let f = counting(calls.clone(), Duration::from_millis(50));
-    hundred_concurrent(&c, f.clone()).await;
+    all_at_once(&c, f.clone()).await;
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     c.get_many(&[5], f).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 4, "nothing was kept");
