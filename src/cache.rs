@@ -13,6 +13,7 @@
 //! be shared across callers.
 
 use futures::future::{BoxFuture, FutureExt, Shared};
+use samlet_connector::trace::{current_tags, tagged, CallTags};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,6 +21,7 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 /// One capability's cache settings (`[cache.prices]` and so on).
 #[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
@@ -147,7 +149,12 @@ where
         Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
     {
         if !self.policy.enabled() {
-            return Ok((fetch(keys.to_vec()).await?, Vec::new()));
+            crate::trace::record_cache(false, 0, 0, keys.len());
+            let tags = CallTags {
+                cache: Some("off"),
+                ..current_tags()
+            };
+            return Ok((tagged(tags, fetch(keys.to_vec())).await?, Vec::new()));
         }
         let now = Instant::now();
         let mut out = HashMap::with_capacity(keys.len());
@@ -175,31 +182,39 @@ where
                 _ => missing.push(k.clone()),
             }
         }
+        let hits = keys.len() - stale.len() - missing.len();
+        crate::trace::record_cache(true, hits, stale.len(), missing.len());
         if !stale.is_empty() {
             // Refreshed in the background: a failure leaves the stale entry to be served until
             // its bound.
             let this = self.clone();
             let fetch = fetch.clone();
             let keys: Vec<K> = stale.iter().map(|(k, _)| k.clone()).collect();
-            tokio::spawn(async move {
-                let _ = this.fetch_coalesced(&keys, fetch).await;
-            });
+            let tags = current_tags();
+            tokio::spawn(
+                tagged(tags, async move {
+                    let _ = this.fetch_coalesced(&keys, fetch, "refresh").await;
+                })
+                .in_current_span(),
+            );
         }
         if !missing.is_empty() {
             self.stats
                 .misses
                 .fetch_add(missing.len() as u64, Ordering::Relaxed);
-            let fetched = self.fetch_coalesced(&missing, fetch).await?;
+            let fetched = self.fetch_coalesced(&missing, fetch, "miss").await?;
             out.extend(fetched);
         }
         Ok((out, stale))
     }
 
-    /// Fetches `keys`, joining fetches already in flight for some of them.
+    /// Fetches `keys`, joining fetches already in flight for some of them. `why` (`miss` or
+    /// `refresh`) is told to the upstream calls' trace spans.
     async fn fetch_coalesced<F, Fut>(
         self: &Arc<Self>,
         keys: &[K],
         fetch: F,
+        why: &'static str,
     ) -> Result<HashMap<K, V>, E>
     where
         F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
@@ -229,8 +244,12 @@ where
                 let id = self.next_batch.fetch_add(1, Ordering::Relaxed);
                 let this = self.clone();
                 let batch_keys = own.clone();
+                let tags = CallTags {
+                    cache: Some(why),
+                    ..current_tags()
+                };
                 let batch: SharedBatch<K, V, E> = async move {
-                    let result = fetch(batch_keys.clone()).await;
+                    let result = tagged(tags, fetch(batch_keys.clone())).await;
                     if let Ok(found) = &result {
                         let fetched = Instant::now();
                         for k in &batch_keys {

@@ -453,6 +453,8 @@ pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
         })
         // Automatic persisted queries: clients send a query's hash instead of its text.
         .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)))
+        // Names the request's trace span after its operation.
+        .extension(crate::trace::OperationNames)
         .limit_complexity(server.max_complexity);
     if !server.introspection {
         b = b.disable_introspection();

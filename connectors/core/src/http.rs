@@ -17,6 +17,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 /// A credential. `Debug` and `Display` print `[redacted]`; only [`Secret::expose`] reveals it.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -211,6 +212,8 @@ impl Guard {
             calls: self.calls.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
             quota_waits: self.quota_waits.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
         }
     }
 }
@@ -225,6 +228,8 @@ pub(crate) struct Guard {
     calls: AtomicU64,
     failures: AtomicU64,
     quota_waits: AtomicU64,
+    retries: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 /// What an upstream has been doing, for metrics and dashboards.
@@ -240,6 +245,10 @@ pub struct UpstreamStats {
     pub failures: u64,
     /// Attempts that waited for (or were refused by) the quota.
     pub quota_waits: u64,
+    /// Attempts that repeated a failed one (idempotent reads only).
+    pub retries: u64,
+    /// Answers `429 Too Many Requests` from the vendor.
+    pub rate_limited: u64,
 }
 
 impl Upstream {
@@ -268,6 +277,8 @@ impl Upstream {
             calls: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             quota_waits: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
         });
         if let Some(m) = &policy.monitor {
             m.register(&guard);
@@ -282,19 +293,7 @@ impl Upstream {
 
     /// What this upstream has been doing.
     pub fn stats(&self) -> UpstreamStats {
-        let breaker = self
-            .guard
-            .breaker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .state(Instant::now());
-        UpstreamStats {
-            breaker,
-            in_flight: self.policy.max_concurrent.max(1) - self.guard.bulkhead.available_permits(),
-            calls: self.guard.calls.load(Ordering::Relaxed),
-            failures: self.guard.failures.load(Ordering::Relaxed),
-            quota_waits: self.guard.quota_waits.load(Ordering::Relaxed),
-        }
+        self.guard.stats()
     }
 
     /// The connector instance's name, for error construction.
@@ -317,23 +316,67 @@ impl Upstream {
         idempotent: bool,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, ConnectorError> {
-        match tokio::time::timeout(self.policy.deadline, self.attempts(idempotent, &build)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(ConnectorError::new(
-                ErrorKind::Timeout,
-                &self.name,
-                format!(
-                    "no answer within the call's deadline of {:?}",
-                    self.policy.deadline
-                ),
-            )),
+        let span = self.span();
+        let call = async {
+            match tokio::time::timeout(
+                self.policy.deadline,
+                self.attempts(idempotent, &build, &span),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(ConnectorError::new(
+                    ErrorKind::Timeout,
+                    &self.name,
+                    format!(
+                        "no answer within the call's deadline of {:?}",
+                        self.policy.deadline
+                    ),
+                )),
+            }
+        };
+        let outcome = call.instrument(span.clone()).await;
+        match &outcome {
+            Ok(reply) if reply.status.is_server_error() || reply.status.as_u16() == 429 => {
+                span.record("otel.status_code", "ERROR");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                span.record("otel.status_code", "ERROR");
+                span.record("error.type", e.kind.code());
+            }
         }
+        outcome
+    }
+
+    /// The trace span of one call (every attempt of it): what the gateway said about it (see
+    /// [`crate::trace::tagged`]) now, the rest as the call goes. Never a URL, header or body:
+    /// they may carry credentials or customer data.
+    fn span(&self) -> tracing::Span {
+        let tags = crate::trace::current_tags();
+        tracing::info_span!(
+            "upstream",
+            otel.name = %format_args!("upstream {}", self.name),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            samlet.connector = %self.name,
+            samlet.capability = tags.capability.map(|c| c.as_str()),
+            samlet.cache = tags.cache,
+            samlet.retries = 0i64,
+            samlet.breaker = tracing::field::Empty,
+            http.request.method = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            server.address = tracing::field::Empty,
+            server.port = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        )
     }
 
     async fn attempts(
         &self,
         idempotent: bool,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        span: &tracing::Span,
     ) -> Result<Reply, ConnectorError> {
         let attempts = if idempotent {
             self.policy.retries + 1
@@ -344,7 +387,11 @@ impl Upstream {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = self.guarded(build).await;
+            if attempt > 1 {
+                self.guard.retries.fetch_add(1, Ordering::Relaxed);
+                span.record("samlet.retries", i64::from(attempt - 1));
+            }
+            let outcome = self.guarded(build, span).await;
             let last = attempt >= attempts;
             let wait = match &outcome {
                 Ok(reply) if reply.status.is_success() || last => return outcome,
@@ -378,13 +425,15 @@ impl Upstream {
     async fn guarded(
         &self,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        span: &tracing::Span,
     ) -> Result<Reply, ConnectorError> {
-        let admitted = self
-            .guard
-            .breaker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .admit(Instant::now());
+        let (admitted, state) = {
+            let mut breaker = self.guard.breaker.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let admitted = breaker.admit(now);
+            (admitted, breaker.state(now))
+        };
+        span.record("samlet.breaker", state.as_str());
         if let Err(reopens_in) = admitted {
             self.guard.failures.fetch_add(1, Ordering::Relaxed);
             return Err(ConnectorError::new(
@@ -447,7 +496,7 @@ impl Upstream {
         }
         self.guard.calls.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let outcome = self.once(build).await;
+        let outcome = self.once(build, span).await;
         let vendor_failed = match &outcome {
             Ok(reply) => matches!(
                 kind_for_status(reply.status),
@@ -458,6 +507,9 @@ impl Upstream {
         let rate_limited = matches!(&outcome, Ok(r) if r.status == StatusCode::TOO_MANY_REQUESTS);
         if vendor_failed || rate_limited {
             self.guard.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        if rate_limited {
+            self.guard.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(m) = &self.policy.monitor {
             m.record(started.elapsed(), vendor_failed || rate_limited);
@@ -474,19 +526,31 @@ impl Upstream {
     async fn once(
         &self,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        span: &tracing::Span,
     ) -> Result<Reply, ConnectorError> {
-        let request = build(&self.client)
+        let mut request = build(&self.client)
             .build()
             .map_err(|e| self.transport_error(e))?;
-        if let (Some(m), Some(host)) = (&self.policy.monitor, request.url().host_str()) {
-            m.saw_authority(host, request.url().port_or_known_default().unwrap_or(443));
+        let port = request.url().port_or_known_default().unwrap_or(443);
+        if let Some(host) = request.url().host_str() {
+            if let Some(m) = &self.policy.monitor {
+                m.saw_authority(host, port);
+            }
+            if !span.is_disabled() {
+                span.record("server.address", host);
+                span.record("server.port", i64::from(port));
+                span.record("http.request.method", request.method().as_str());
+            }
         }
+        // The vendor sees this call's span as the parent of whatever it traces.
+        crate::trace::inject(request.headers_mut());
         let resp = self
             .client
             .execute(request)
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = resp.status();
+        span.record("http.response.status_code", i64::from(status.as_u16()));
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
         Ok(Reply {
