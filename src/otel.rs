@@ -44,6 +44,23 @@ pub struct Exporter {
 struct Client {
     http: reqwest::Client,
     runtime: tokio::runtime::Handle,
+    /// Whether the last export failed (a failure is logged once, not every batch).
+    failing: AtomicBool,
+}
+
+impl Client {
+    /// Logs when exports start failing and when they work again.
+    fn note(&self, problem: Option<String>) {
+        match problem {
+            Some(p) if !self.failing.swap(true, Ordering::Relaxed) => {
+                tracing::warn!(problem = %p, "cannot export traces; will keep trying");
+            }
+            None if self.failing.swap(false, Ordering::Relaxed) => {
+                tracing::info!("exporting traces again");
+            }
+            _ => {}
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -63,7 +80,16 @@ impl HttpClient for Client {
             *out.headers_mut() = headers;
             Ok::<_, reqwest::Error>(out)
         });
-        Ok(sent.await??)
+        let outcome = sent.await?.map_err(|e| e.without_url());
+        self.note(match &outcome {
+            Ok(r) if r.status().is_success() => None,
+            Ok(r) => Some(format!(
+                "the collector answered HTTP {}",
+                r.status().as_u16()
+            )),
+            Err(e) => Some(e.to_string()),
+        });
+        Ok(outcome?)
     }
 }
 
@@ -77,6 +103,7 @@ impl Exporter {
         let client = Client {
             http,
             runtime: tokio::runtime::Handle::try_current()?,
+            failing: AtomicBool::new(false),
         };
         use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
         let exporter = opentelemetry_otlp::SpanExporter::builder()

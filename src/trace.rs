@@ -189,6 +189,16 @@ pub async fn load<F: Future>(
     tagged(tags, fut).instrument(span).await
 }
 
+/// One direct capability call (a write, or a read outside the loaders) inside its
+/// `capability` span, like [`load`] with one key.
+pub async fn call<F: Future>(
+    capability: Capability,
+    connector: &ConnectorName,
+    fut: F,
+) -> F::Output {
+    load(capability, Some(connector), 1, fut).await
+}
+
 /// Records what the cache made of one load's keys on the current (`capability`) span.
 pub(crate) fn record_cache(enabled: bool, hits: usize, stale: usize, misses: usize) {
     let span = Span::current();
