@@ -3,8 +3,10 @@
 //! `ExportTraceServiceRequest`s). One product query continues a caller's `traceparent`; the
 //! exported spans show the request, a capability load per batch and a span per upstream call
 //! with connector, capability and cache attributes; a second query is served from the cache and
-//! its trace says so; the simulators saw the upstream spans' `traceparent`; no credential appears
-//! in any exported attribute; and `/metrics` carries the per-connector figures.
+//! its trace says so; a call the ERP fails once is one span with its retry counted (and the
+//! JSON log line of the retry names the trace); the simulators saw the upstream spans'
+//! `traceparent`; no credential appears in any exported attribute; and `/metrics` carries the
+//! per-connector figures.
 
 #![cfg(all(feature = "demo", feature = "otel"))]
 
@@ -139,6 +141,7 @@ async fn one_query_exports_its_spans_and_the_vendors_see_its_trace() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("samlet.toml");
     std::fs::write(&file, &config_text).unwrap();
+    let log_file = dir.join("stderr.jsonl");
 
     let mut child = Kill(
         Command::new(env!("CARGO_BIN_EXE_samlet"))
@@ -147,9 +150,10 @@ async fn one_query_exports_its_spans_and_the_vendors_see_its_trace() {
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
             .env_remove("OTEL_SERVICE_NAME")
-            .env("RUST_LOG", "info")
+            // The connector's retry notes are debug events, logged inside the request.
+            .env("RUST_LOG", "info,samlet_connector=debug")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log_file).unwrap())
             .spawn()
             .expect("run samlet serve"),
     );
@@ -205,6 +209,35 @@ async fn one_query_exports_its_spans_and_the_vendors_see_its_trace() {
         .unwrap();
     assert_eq!(second["data"], first["data"]);
 
+    // A product nobody asked for yet, while the ERP fails its next request once: the call is
+    // retried, and its span says so.
+    let third_trace = "5b8aa5a2d2c872e8321cf37308d69df2";
+    stack
+        .simulator("erp")
+        .unwrap()
+        .control
+        .set_faults(samlet_testkit::sim::FaultPlan {
+            fail_next: 1,
+            only_paths: vec!["/v2.0/".into()],
+            ..Default::default()
+        });
+    let other = stack.world.skus(78)[0].to_string();
+    let third: serde_json::Value = http
+        .post(format!("{base}/graphql"))
+        .header(
+            "traceparent",
+            format!("00-{third_trace}-53995c3f42cd8ad8-01"),
+        )
+        .json(&json!({ "query": PAGE, "variables": { "s": other } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(third.get("errors").is_none(), "{third:#}");
+    assert_eq!(stack.simulator("erp").unwrap().control.stats.injected(), 1);
+
     // Prometheus figures for the same traffic.
     let metrics = http
         .get(format!("{base}/metrics"))
@@ -252,6 +285,14 @@ async fn one_query_exports_its_spans_and_the_vendors_see_its_trace() {
         .flat_map(|r| &r.scope_spans)
         .flat_map(|s| s.spans.clone())
         .collect();
+    // Each attribute once per span (values recorded once, when known).
+    for s in &spans {
+        let mut keys: Vec<&str> = s.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        let n = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "an attribute recorded twice: {s:#?}");
+    }
     let by_id: HashMap<String, &Span> = spans.iter().map(|s| (hex(&s.span_id), s)).collect();
     let in_trace =
         |t: &str| -> Vec<&Span> { spans.iter().filter(|s| hex(&s.trace_id) == t).collect() };
@@ -353,6 +394,40 @@ async fn one_query_exports_its_spans_and_the_vendors_see_its_trace() {
             && attr(s, "samlet.capability").as_deref() == Some("products")
     }));
 
+    // The retried call: one span for both attempts, with the retry counted and the answer
+    // that came in the end.
+    let retried: Vec<&Span> = in_trace(third_trace)
+        .into_iter()
+        .filter(|s| attr(s, "samlet.retries").is_some_and(|r| r != "0"))
+        .collect();
+    assert_eq!(retried.len(), 1, "{:#?}", in_trace(third_trace));
+    assert_eq!(attr(retried[0], "samlet.retries").as_deref(), Some("1"));
+    assert_eq!(attr(retried[0], "samlet.connector").as_deref(), Some("erp"));
+    assert_eq!(
+        attr(retried[0], "http.response.status_code").as_deref(),
+        Some("200")
+    );
+    assert_eq!(
+        attr(retried[0], "samlet.breaker").as_deref(),
+        Some("closed")
+    );
+
+    // The JSON log line of that retry names the trace it belongs to.
+    let logs = std::fs::read_to_string(&log_file).unwrap();
+    let retry_lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["message"] == "retrying upstream call")
+        .collect();
+    assert_eq!(retry_lines.len(), 1, "{logs}");
+    assert!(
+        retry_lines[0]["spans"]
+            .as_array()
+            .is_some_and(|spans| spans.iter().any(|s| s["trace_id"] == third_trace)),
+        "{:#}",
+        retry_lines[0]
+    );
+
     // The vendors saw the trace: each request carried the traceparent of its upstream span.
     let mut seen = 0;
     for sim in ["pim", "erp"] {
@@ -407,13 +482,16 @@ async fn one_query_exports_its_spans_and_the_vendors_see_its_trace() {
     // capability: the cache hit ratio.
     for needle in [
         "samlet_upstream_request_duration_seconds_bucket{connector=\"pim\",kind=\"akeneo\",le=\"+Inf\"}",
-        "samlet_upstream_errors_total{connector=\"erp\",kind=\"business-central\"} 0",
+        "samlet_upstream_errors_total{connector=\"erp\",kind=\"business-central\"} 1",
+        "samlet_upstream_errors_total{connector=\"pim\",kind=\"akeneo\"} 0",
+        "samlet_upstream_retries_total{connector=\"erp\",kind=\"business-central\"} 1",
         "samlet_upstream_breaker_state{connector=\"erp\",kind=\"business-central\",state=\"closed\"} 1",
         "samlet_upstream_breaker_state{connector=\"erp\",kind=\"business-central\",state=\"open\"} 0",
         "samlet_upstream_quota_waits_total{connector=\"pim\",kind=\"akeneo\"}",
         "samlet_upstream_retries_total{connector=\"pim\",kind=\"akeneo\"} 0",
         "samlet_upstream_rate_limited_total{connector=\"pim\",kind=\"akeneo\"} 0",
-        "samlet_cache_hit_ratio{capability=\"products_by_sku\"} 0.5",
+        // One hit (the second query) in three lookups.
+        "samlet_cache_hit_ratio{capability=\"products_by_sku\"} 0.333",
     ] {
         assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
     }

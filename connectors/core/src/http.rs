@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
@@ -317,10 +317,11 @@ impl Upstream {
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, ConnectorError> {
         let span = self.span();
+        let notes = CallNotes::default();
         let call = async {
             match tokio::time::timeout(
                 self.policy.deadline,
-                self.attempts(idempotent, &build, &span),
+                self.attempts(idempotent, &build, &span, &notes),
             )
             .await
             {
@@ -336,6 +337,7 @@ impl Upstream {
             }
         };
         let outcome = call.instrument(span.clone()).await;
+        notes.record(&span);
         match &outcome {
             Ok(reply) if reply.status.is_server_error() || reply.status.as_u16() == 429 => {
                 span.record("otel.status_code", "ERROR");
@@ -362,7 +364,7 @@ impl Upstream {
             samlet.connector = %self.name,
             samlet.capability = tags.capability.map(|c| c.as_str()),
             samlet.cache = tags.cache,
-            samlet.retries = 0i64,
+            samlet.retries = tracing::field::Empty,
             samlet.breaker = tracing::field::Empty,
             http.request.method = tracing::field::Empty,
             http.response.status_code = tracing::field::Empty,
@@ -377,6 +379,7 @@ impl Upstream {
         idempotent: bool,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         span: &tracing::Span,
+        notes: &CallNotes,
     ) -> Result<Reply, ConnectorError> {
         let attempts = if idempotent {
             self.policy.retries + 1
@@ -387,11 +390,11 @@ impl Upstream {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            notes.attempts.store(attempt, Ordering::Relaxed);
             if attempt > 1 {
                 self.guard.retries.fetch_add(1, Ordering::Relaxed);
-                span.record("samlet.retries", i64::from(attempt - 1));
             }
-            let outcome = self.guarded(build, span).await;
+            let outcome = self.guarded(build, span, notes).await;
             let last = attempt >= attempts;
             let wait = match &outcome {
                 Ok(reply) if reply.status.is_success() || last => return outcome,
@@ -426,6 +429,7 @@ impl Upstream {
         &self,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         span: &tracing::Span,
+        notes: &CallNotes,
     ) -> Result<Reply, ConnectorError> {
         let (admitted, state) = {
             let mut breaker = self.guard.breaker.lock().unwrap_or_else(|e| e.into_inner());
@@ -433,7 +437,12 @@ impl Upstream {
             let admitted = breaker.admit(now);
             (admitted, breaker.state(now))
         };
-        span.record("samlet.breaker", state.as_str());
+        let code = match state {
+            BreakerState::Closed => 1,
+            BreakerState::Open => 2,
+            BreakerState::HalfOpen => 3,
+        };
+        notes.breaker.store(code, Ordering::Relaxed);
         if let Err(reopens_in) = admitted {
             self.guard.failures.fetch_add(1, Ordering::Relaxed);
             return Err(ConnectorError::new(
@@ -496,7 +505,7 @@ impl Upstream {
         }
         self.guard.calls.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let outcome = self.once(build, span).await;
+        let outcome = self.once(build, span, notes).await;
         let vendor_failed = match &outcome {
             Ok(reply) => matches!(
                 kind_for_status(reply.status),
@@ -527,6 +536,7 @@ impl Upstream {
         &self,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         span: &tracing::Span,
+        notes: &CallNotes,
     ) -> Result<Reply, ConnectorError> {
         let mut request = build(&self.client)
             .build()
@@ -536,7 +546,7 @@ impl Upstream {
             if let Some(m) = &self.policy.monitor {
                 m.saw_authority(host, port);
             }
-            if !span.is_disabled() {
+            if notes.attempts.load(Ordering::Relaxed) == 1 && !span.is_disabled() {
                 span.record("server.address", host);
                 span.record("server.port", i64::from(port));
                 span.record("http.request.method", request.method().as_str());
@@ -550,7 +560,7 @@ impl Upstream {
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = resp.status();
-        span.record("http.response.status_code", i64::from(status.as_u16()));
+        notes.status.store(status.as_u16(), Ordering::Relaxed);
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
         Ok(Reply {
@@ -578,6 +588,40 @@ impl Upstream {
             (ErrorKind::Unavailable, "request failed".to_owned())
         };
         ConnectorError::new(kind, &self.name, what).with_source(e.without_url())
+    }
+}
+
+/// What one call's attempts leave for its span, recorded once when the call ends (an exported
+/// span keeps every value recorded, so per-attempt values would repeat).
+#[derive(Default)]
+struct CallNotes {
+    attempts: AtomicU32,
+    /// The last HTTP status (0: none).
+    status: AtomicU16,
+    /// The breaker's state at the last admission: 1 closed, 2 open, 3 half-open (0: none).
+    breaker: AtomicU8,
+}
+
+impl CallNotes {
+    fn record(&self, span: &tracing::Span) {
+        if span.is_disabled() {
+            return;
+        }
+        let attempts = self.attempts.load(Ordering::Relaxed);
+        span.record("samlet.retries", i64::from(attempts.saturating_sub(1)));
+        let status = self.status.load(Ordering::Relaxed);
+        if status != 0 {
+            span.record("http.response.status_code", i64::from(status));
+        }
+        let breaker = match self.breaker.load(Ordering::Relaxed) {
+            1 => Some(BreakerState::Closed),
+            2 => Some(BreakerState::Open),
+            3 => Some(BreakerState::HalfOpen),
+            _ => None,
+        };
+        if let Some(b) = breaker {
+            span.record("samlet.breaker", b.as_str());
+        }
     }
 }
 
