@@ -350,4 +350,19 @@ mod tests {
             .collect();
         assert_eq!(keys, ["otlp_endpoint", "sampling_ratio", "service_name"]);
     }
+
+    #[test]
+    fn bad_telemetry_settings_name_their_line() {
+        let text = "[telemetry]\notlp_endpoint = \"collector:4318\"\nsampling_ratio = 1.5\n";
+        let e = crate::Config::parse("t.toml", text, &|_| None)
+            .unwrap_err()
+            .to_string();
+        let line = |n: &str, key: &str| {
+            e.lines()
+                .any(|l| l.starts_with(&format!("t.toml:{n}:")) && l.contains(key))
+        };
+        assert!(line("2", "telemetry.otlp_endpoint"), "{e}");
+        assert!(e.contains("is not an http(s) URL"), "{e}");
+        assert!(line("3", "telemetry.sampling_ratio"), "{e}");
+    }
 }

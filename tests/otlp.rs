@@ -496,3 +496,44 @@ async fn one_query_exports_its_spans_and_the_vendors_see_its_trace() {
         assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
     }
 }
+
+/// A trace endpoint that is not a URL is reported, naming the variable, and the gateway serves
+/// all the same (telemetry never keeps it from starting).
+#[test]
+fn a_bad_endpoint_in_the_environment_is_named_and_the_gateway_serves() {
+    use std::io::BufRead as _;
+    let mut child = Kill(
+        Command::new(env!("CARGO_BIN_EXE_samlet"))
+            .args(["demo", "--port", "0"])
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", "collector")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run samlet demo"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.starts_with("GraphQL and IDE:") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let serving = rx.recv_timeout(Duration::from_secs(60)).is_ok();
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let _ = reader.join();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(serving, "the demo did not serve: {stderr}");
+    assert!(
+        stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT: `collector` is not a URL"),
+        "{stderr}"
+    );
+}
