@@ -135,36 +135,48 @@ fn init_logging(format: LogFormat, telemetry: &samlet::trace::TelemetryConfig) -
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     use tracing_subscriber::Layer as _;
+    let export = telemetry.export(&|k| std::env::var(k).ok());
+    #[cfg(feature = "otel")]
+    let started = match &export {
+        Ok(Some(e)) => Some(samlet::otel::Exporter::start(e).map(|x| (x, e.traces_url.clone()))),
+        _ => None,
+    };
+    #[cfg(feature = "otel")]
+    let exporting = matches!(started, Some(Ok(_)));
+    #[cfg(not(feature = "otel"))]
+    let exporting = false;
+    // Without an exporter the trace spans are off unless RUST_LOG asks for them, so a request
+    // pays nothing for them.
+    let default = if exporting {
+        "info".to_owned()
+    } else {
+        format!(
+            "info,{}=off,{}=off",
+            samlet::trace::SPAN_TARGET,
+            samlet_connector::trace::SPAN_TARGET
+        )
+    };
     let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let logs = match format {
         LogFormat::Text => logs.boxed(),
         LogFormat::Json => logs.json().flatten_event(true).boxed(),
     };
     let registry = tracing_subscriber::registry().with(logs.with_filter(filter));
-    let export = telemetry.export(&|k| std::env::var(k).ok());
     #[cfg(feature = "otel")]
-    {
-        let started = match &export {
-            Ok(Some(e)) => {
-                Some(samlet::otel::Exporter::start(e).map(|x| (x, e.traces_url.clone())))
-            }
-            _ => None,
-        };
-        match started {
-            Some(Ok((exporter, url))) => {
-                registry.with(exporter.layer()).init();
-                tracing::info!(url = %url, "exporting traces over OTLP/HTTP");
-                return Some(exporter);
-            }
-            Some(Err(e)) => {
-                registry.init();
-                tracing::error!(error = %format!("{e:#}"), "cannot export traces; running without");
-                return None;
-            }
-            None => {}
+    match started {
+        Some(Ok((exporter, url))) => {
+            registry.with(exporter.layer()).init();
+            tracing::info!(url = %url, "exporting traces over OTLP/HTTP");
+            return Some(exporter);
         }
+        Some(Err(e)) => {
+            registry.init();
+            tracing::error!(error = %format!("{e:#}"), "cannot export traces; running without");
+            return None;
+        }
+        None => {}
     }
     registry.init();
     match export {

@@ -46,6 +46,8 @@ struct Client {
     runtime: tokio::runtime::Handle,
     /// Whether the last export failed (a failure is logged once, not every batch).
     failing: AtomicBool,
+    /// Where spans go, for the log.
+    url: String,
 }
 
 impl Client {
@@ -53,7 +55,7 @@ impl Client {
     fn note(&self, problem: Option<String>) {
         match problem {
             Some(p) if !self.failing.swap(true, Ordering::Relaxed) => {
-                tracing::warn!(problem = %p, "cannot export traces; will keep trying");
+                tracing::warn!(url = %self.url, problem = %p, "cannot export traces; will keep trying");
             }
             None if self.failing.swap(false, Ordering::Relaxed) => {
                 tracing::info!("exporting traces again");
@@ -104,6 +106,7 @@ impl Exporter {
             http,
             runtime: tokio::runtime::Handle::try_current()?,
             failing: AtomicBool::new(false),
+            url: export.traces_url.clone(),
         };
         use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
         let exporter = opentelemetry_otlp::SpanExporter::builder()

@@ -11,9 +11,11 @@
 //!   `samlet_connector::trace`): connector, capability, cache, retries, breaker state, method,
 //!   host and HTTP status.
 //!
-//! The spans are plain `tracing` spans: without an exporter they only give the logs their
-//! context. With the `otel` feature and an OTLP endpoint configured, `crate::otel` exports them
-//! and propagates W3C `traceparent` both ways.
+//! The spans are plain `tracing` spans under the targets [`SPAN_TARGET`] and
+//! `samlet_connector::trace::SPAN_TARGET`. With the `otel` feature and an OTLP endpoint
+//! configured, `crate::otel` exports them and propagates W3C `traceparent` both ways, and JSON
+//! log lines carry their fields (the trace id among them). Without an exporter the binary turns
+//! those targets off unless `RUST_LOG` names them, so a request pays nothing for its spans.
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
@@ -28,6 +30,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use tracing::field::Empty;
 use tracing::{Instrument as _, Span};
+
+/// The `tracing` target of the gateway's request and capability spans (`RUST_LOG` can name it;
+/// without an exporter the binary turns it off by default).
+pub const SPAN_TARGET: &str = "samlet::span";
 
 /// `[telemetry]`: where traces go.
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
@@ -151,6 +157,7 @@ impl TelemetryConfig {
 /// [`OperationNames`] and `server::execute`).
 pub fn request_span() -> Span {
     tracing::info_span!(
+        target: SPAN_TARGET,
         "graphql.request",
         otel.name = "graphql",
         otel.kind = "server",
@@ -173,6 +180,7 @@ pub async fn load<F: Future>(
     fut: F,
 ) -> F::Output {
     let span = tracing::info_span!(
+        target: SPAN_TARGET,
         "capability",
         otel.name = %format_args!("load {}", capability.as_str()),
         samlet.capability = capability.as_str(),

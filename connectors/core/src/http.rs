@@ -357,6 +357,7 @@ impl Upstream {
     fn span(&self) -> tracing::Span {
         let tags = crate::trace::current_tags();
         tracing::info_span!(
+            target: crate::trace::SPAN_TARGET,
             "upstream",
             otel.name = %format_args!("upstream {}", self.name),
             otel.kind = "client",

@@ -15,6 +15,9 @@ use crate::capability::Capability;
 use std::future::Future;
 use std::sync::OnceLock;
 
+/// The `tracing` target of the `upstream` spans.
+pub const SPAN_TARGET: &str = "samlet_connector::span";
+
 /// What the gateway tells an upstream call's span about the call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallTags {
