@@ -26,6 +26,7 @@
 
 use crate::replicas::Redis;
 use futures::future::{BoxFuture, FutureExt, Shared};
+use samlet_connector::trace::{current_tags, tagged, CallTags};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -34,6 +35,7 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tracing::Instrument as _;
 
 /// One capability's cache settings (`[cache.prices]` and so on).
 #[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
@@ -300,8 +302,9 @@ where
         Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
     {
         if !self.policy.enabled() {
+            crate::trace::record_cache(false, 0, 0, keys.len());
             // Nothing kept; concurrent misses are still coalesced and batched.
-            return Ok((self.fetch_coalesced(keys, fetch).await?, Vec::new()));
+            return Ok((self.fetch_coalesced(keys, fetch, "off").await?, Vec::new()));
         }
         let now = Instant::now();
         let mut out = HashMap::with_capacity(keys.len());
@@ -329,28 +332,40 @@ where
                 _ => missing.push(k.clone()),
             }
         }
+        let hits = keys.len() - stale.len() - missing.len();
+        crate::trace::record_cache(true, hits, stale.len(), missing.len());
         if !stale.is_empty() {
             // Refreshed in the background: a failure leaves the stale entry to be served until
             // its bound.
             let this = self.clone();
             let fetch = fetch.clone();
             let keys: Vec<K> = stale.iter().map(|(k, _)| k.clone()).collect();
-            tokio::spawn(async move {
-                let _ = this.fetch_coalesced(&keys, fetch).await;
-            });
+            let tags = current_tags();
+            tokio::spawn(
+                tagged(tags, async move {
+                    let _ = this.fetch_coalesced(&keys, fetch, "refresh").await;
+                })
+                .in_current_span(),
+            );
         }
         if !missing.is_empty() {
             self.stats
                 .misses
                 .fetch_add(missing.len() as u64, Ordering::Relaxed);
-            let fetched = self.fetch_coalesced(&missing, fetch).await?;
+            let fetched = self.fetch_coalesced(&missing, fetch, "miss").await?;
             out.extend(fetched);
         }
         Ok((out, stale))
     }
 
-    /// Loads `keys` from the second level, then the rest from the vendor, and caches both.
-    async fn load<F, Fut>(self: &Arc<Self>, keys: Vec<K>, fetch: F) -> Result<HashMap<K, V>, E>
+    /// Loads `keys` from the second level, then the rest from the vendor (its calls traced
+    /// with `tags`), and caches both.
+    async fn load<F, Fut>(
+        self: &Arc<Self>,
+        keys: Vec<K>,
+        fetch: F,
+        tags: CallTags,
+    ) -> Result<HashMap<K, V>, E>
     where
         F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<HashMap<K, V>, E>> + Send + 'static,
@@ -377,7 +392,7 @@ where
         if rest.is_empty() {
             return Ok(out);
         }
-        let found = fetch(rest.clone()).await?;
+        let found = tagged(tags, fetch(rest.clone())).await?;
         if !keep {
             out.extend(found);
             return Ok(out);
@@ -407,6 +422,7 @@ where
         group: K::Group,
         keys: Arc<Mutex<Vec<K>>>,
         fetch: F,
+        tags: CallTags,
     ) -> SharedBatch<K, V, E>
     where
         F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
@@ -424,7 +440,7 @@ where
                 let taken = std::mem::take(&mut *keys.lock().unwrap_or_else(|e| e.into_inner()));
                 taken
             };
-            let result = this.load(batch_keys, fetch).await;
+            let result = this.load(batch_keys, fetch, tags).await;
             drop(slot);
             this.in_flight
                 .lock()
@@ -436,11 +452,13 @@ where
         .shared()
     }
 
-    /// Fetches `keys`, joining fetches already in flight for some of them.
+    /// Fetches `keys`, joining fetches already in flight for some of them. `why` (`miss`,
+    /// `refresh` or `off`) is told to the upstream calls' trace spans.
     async fn fetch_coalesced<F, Fut>(
         self: &Arc<Self>,
         keys: &[K],
         fetch: F,
+        why: &'static str,
     ) -> Result<HashMap<K, V>, E>
     where
         F: Fn(Vec<K>) -> Fut + Clone + Send + Sync + 'static,
@@ -491,7 +509,11 @@ where
                 }
                 let id = self.next_batch.fetch_add(1, Ordering::Relaxed);
                 let keys = Arc::new(Mutex::new(ks.clone()));
-                let batch = self.open_batch(id, group.clone(), keys.clone(), fetch.clone());
+                let tags = CallTags {
+                    cache: Some(why),
+                    ..current_tags()
+                };
+                let batch = self.open_batch(id, group.clone(), keys.clone(), fetch.clone(), tags);
                 for k in &ks {
                     flying.insert(k.clone(), (id, batch.clone()));
                 }

@@ -12,11 +12,14 @@ mod dashboard;
 pub mod demo;
 pub mod gateway;
 pub mod graph;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod recommend;
 pub mod replicas;
 pub mod response_cache;
 pub mod server;
 pub mod telemetry;
+pub mod trace;
 
 pub use config::Config;
 pub use server::{serve, App};

@@ -128,17 +128,72 @@ fn parse_faults(text: &str) -> Result<Faults, String> {
     Ok(f)
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs on stderr in `format`; with the `otel` feature and a trace endpoint in `telemetry` (or
+/// the environment), the gateway's spans are exported too (the returned exporter must be shut
+/// down before exit). A bad endpoint is reported and the gateway runs without exporting.
+fn init_logging(format: LogFormat, telemetry: &samlet::trace::TelemetryConfig) -> Traces {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::Layer as _;
+    let export = telemetry.export(&|k| std::env::var(k).ok());
+    #[cfg(feature = "otel")]
+    let started = match &export {
+        Ok(Some(e)) => Some(samlet::otel::Exporter::start(e).map(|x| (x, e.traces_url.clone()))),
+        _ => None,
+    };
+    #[cfg(feature = "otel")]
+    let exporting = matches!(started, Some(Ok(_)));
+    #[cfg(not(feature = "otel"))]
+    let exporting = false;
+    // Without an exporter the trace spans are off unless RUST_LOG asks for them, so a request
+    // pays nothing for them.
+    let default = if exporting {
+        "info".to_owned()
+    } else {
+        format!(
+            "info,{}=off,{}=off",
+            samlet::trace::SPAN_TARGET,
+            samlet_connector::trace::SPAN_TARGET
+        )
+    };
     let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().flatten_event(true).init(),
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match format {
+        LogFormat::Text => logs.boxed(),
+        LogFormat::Json => logs.json().flatten_event(true).boxed(),
+    };
+    let registry = tracing_subscriber::registry().with(logs.with_filter(filter));
+    #[cfg(feature = "otel")]
+    match started {
+        Some(Ok((exporter, url))) => {
+            registry.with(exporter.layer()).init();
+            tracing::info!(url = %url, "exporting traces over OTLP/HTTP");
+            return Some(exporter);
+        }
+        Some(Err(e)) => {
+            registry.init();
+            tracing::error!(error = %format!("{e:#}"), "cannot export traces; running without");
+            return None;
+        }
+        None => {}
     }
+    registry.init();
+    match export {
+        Err(e) => tracing::error!(error = %e, "cannot export traces; running without"),
+        #[cfg(not(feature = "otel"))]
+        Ok(Some(_)) => tracing::warn!(
+            "a trace endpoint is configured but this build has no `otel` feature; not exporting"
+        ),
+        _ => {}
+    }
+    None
 }
+
+#[cfg(feature = "otel")]
+type Traces = Option<samlet::otel::Exporter>;
+#[cfg(not(feature = "otel"))]
+type Traces = Option<std::convert::Infallible>;
 
 /// Ctrl-C, or SIGTERM (what Kubernetes and `docker stop` send): stop accepting, drain, exit 0.
 /// The handlers are installed when this is called, not when the future is first polled, so a
@@ -183,19 +238,36 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // `serve` reads its file first: `[telemetry]` says where traces go before anything logs.
+    let loaded = match &cli.command {
+        Command::Serve { config } => Some(Config::load(config)),
+        _ => None,
+    };
+    let telemetry = match &loaded {
+        Some(Ok(c)) => c.telemetry.clone(),
+        _ => samlet::trace::TelemetryConfig::default(),
+    };
+    let traces = init_logging(cli.log_format, &telemetry);
     let shutdown = shutdown_signal();
-    match run(cli, shutdown).await {
+    let code = match run(cli, loaded, shutdown).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    #[cfg(feature = "otel")]
+    if let Some(exporter) = traces {
+        exporter.shutdown().await;
     }
+    #[cfg(not(feature = "otel"))]
+    let _ = traces;
+    code
 }
 
 async fn run(
     cli: Cli,
+    loaded: Option<Result<Config, samlet::config::ConfigErrors>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -227,7 +299,9 @@ async fn run(
             }
         },
         Command::Serve { config } => {
-            let config = Config::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let config = loaded
+                .unwrap_or_else(|| Config::load(&config))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let listener = tokio::net::TcpListener::bind(config.server.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.server.listen))?;

@@ -261,7 +261,30 @@ async fn authenticate(
     Ok(())
 }
 
+/// Runs one GraphQL request inside its trace span (see [`crate::trace`]).
 async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Request) -> Response {
+    use tracing::Instrument as _;
+    let span = crate::trace::request_span();
+    #[cfg(feature = "otel")]
+    crate::otel::adopt(&span, headers);
+    let out = execute_traced(state, headers, req)
+        .instrument(span.clone())
+        .await;
+    span.record(
+        "http.response.status_code",
+        i64::from(out.status().as_u16()),
+    );
+    if out.status().is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    out
+}
+
+async fn execute_traced(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: async_graphql::Request,
+) -> Response {
     let media = match ResponseMedia::negotiate(headers) {
         Some(m) => m,
         None => return not_acceptable(),
@@ -284,12 +307,18 @@ async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Requ
         return refused;
     }
     let channel = cx.channel;
+    tracing::Span::current().record("samlet.channel", channel.as_str());
     // Anonymous catalogue answers may come whole from the response cache.
     let cache = state.gateway.caches.responses.as_ref();
     let cache_key =
         cache.and_then(|_| crate::response_cache::ResponseCache::key(headers, &req, &cx));
     if let (Some(c), Some(k)) = (cache, &cache_key) {
-        if let Some(hit) = c.get(k) {
+        let hit = c.get(k);
+        tracing::Span::current().record(
+            "samlet.response_cache",
+            if hit.is_some() { "hit" } else { "miss" },
+        );
+        if let Some(hit) = hit {
             state.gateway.telemetry.record_request(channel, &[]);
             return hit.into_response();
         }

@@ -104,6 +104,18 @@ fn minute_now() -> u64 {
         .map_or(0, |d| d.as_secs() / 60)
 }
 
+/// The share of lookups in `stats` answered from the cache (fresh, stale, or joining a fetch
+/// in flight); `None` before the first lookup.
+fn hit_ratio(stats: &[&crate::cache::CacheStats]) -> Option<f64> {
+    let (hits, total) = stats.iter().fold((0u64, 0u64), |(h, t), s| {
+        let hit = s.hits.load(Ordering::Relaxed)
+            + s.stale.load(Ordering::Relaxed)
+            + s.coalesced.load(Ordering::Relaxed);
+        (h + hit, t + hit + s.misses.load(Ordering::Relaxed))
+    });
+    (total > 0).then(|| hits as f64 / total as f64)
+}
+
 /// Everything the gateway counts.
 pub struct Telemetry {
     /// Per connector instance.
@@ -210,13 +222,7 @@ impl Telemetry {
                 }
             })
             .collect();
-        let (hits, total) = stats.iter().fold((0u64, 0u64), |(h, t), s| {
-            let hit = s.hits.load(Ordering::Relaxed)
-                + s.stale.load(Ordering::Relaxed)
-                + s.coalesced.load(Ordering::Relaxed);
-            (h + hit, t + hit + s.misses.load(Ordering::Relaxed))
-        });
-        (total > 0).then(|| hits as f64 / total as f64)
+        hit_ratio(&stats)
     }
 
     /// The dashboard's data (see `src/dashboard/dashboard.js` for how it is shown).
@@ -338,6 +344,21 @@ impl Telemetry {
             "Calls that waited for or were refused by the gateway's quota.",
         );
         family(
+            "samlet_upstream_retries_total",
+            "counter",
+            "Upstream attempts that repeated a failed one (idempotent reads).",
+        );
+        family(
+            "samlet_upstream_rate_limited_total",
+            "counter",
+            "Upstream answers 429 Too Many Requests.",
+        );
+        family(
+            "samlet_upstream_breaker_state",
+            "gauge",
+            "The circuit breaker's state: 1 for the state it is in (closed, open, half-open).",
+        );
+        family(
             "samlet_upstream_in_flight",
             "gauge",
             "Upstream calls in flight.",
@@ -363,6 +384,11 @@ impl Telemetry {
             "Cache lookups per capability and result.",
         );
         family(
+            "samlet_cache_hit_ratio",
+            "gauge",
+            "Share of cache lookups answered from the cache (fresh, stale or joining a fetch in flight) since start.",
+        );
+        family(
             "samlet_graphql_requests_last_hour",
             "gauge",
             "GraphQL requests per channel in the last hour.",
@@ -377,6 +403,24 @@ impl Telemetry {
                 "samlet_upstream_quota_waits_total{{{l}}} {}",
                 snap.quota_waits
             );
+            let _ = writeln!(out, "samlet_upstream_retries_total{{{l}}} {}", snap.retries);
+            let _ = writeln!(
+                out,
+                "samlet_upstream_rate_limited_total{{{l}}} {}",
+                snap.rate_limited
+            );
+            for state in [
+                BreakerState::Closed,
+                BreakerState::Open,
+                BreakerState::HalfOpen,
+            ] {
+                let _ = writeln!(
+                    out,
+                    "samlet_upstream_breaker_state{{{l},state=\"{}\"}} {}",
+                    state.as_str(),
+                    u8::from(snap.breaker == state)
+                );
+            }
             let _ = writeln!(out, "samlet_upstream_in_flight{{{l}}} {}", snap.in_flight);
             let _ = writeln!(
                 out,
@@ -415,6 +459,12 @@ impl Telemetry {
             ("locations", &gw.caches.locations.stats),
         ];
         for (cap, st) in caches {
+            if let Some(ratio) = hit_ratio(&[st]) {
+                let _ = writeln!(
+                    out,
+                    "samlet_cache_hit_ratio{{capability=\"{cap}\"}} {ratio}"
+                );
+            }
             for (result, n) in [
                 ("hit", &st.hits),
                 ("stale", &st.stale),

@@ -43,6 +43,8 @@ pub struct Config {
     pub redis: Option<crate::replicas::RedisConfig>,
     /// Accessories and recommendations (`[recommendations]`).
     pub recommendations: crate::recommend::RecommendationsConfig,
+    /// Trace export (`[telemetry]`).
+    pub telemetry: crate::trace::TelemetryConfig,
 }
 
 /// The shared cache (`[cache]`), per capability. Customer-private data is never cached.
@@ -273,6 +275,9 @@ struct RawConfig {
     /// Matching accessories and recommendations (`[recommendations]`).
     #[serde(default)]
     recommendations: crate::recommend::RecommendationsConfig,
+    /// OpenTelemetry trace export over OTLP/HTTP (`[telemetry]`).
+    #[serde(default)]
+    telemetry: crate::trace::TelemetryConfig,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -629,6 +634,9 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
     for (path, message) in raw.recommendations.problems() {
         problems.push(locate::key(text, &path, &message));
     }
+    for (path, message) in raw.telemetry.problems() {
+        problems.push(locate::key(text, &path, &message));
+    }
     Config {
         server: raw.server,
         defaults: raw.defaults,
@@ -639,6 +647,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         auth,
         redis,
         recommendations: raw.recommendations,
+        telemetry: raw.telemetry,
     }
 }
 

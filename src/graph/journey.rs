@@ -13,6 +13,7 @@ use crate::gateway::Served;
 use crate::telemetry::ChannelEvent;
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use rust_decimal::Decimal;
+use samlet_connector::capability::Capability;
 use samlet_connector::context::RequestContext;
 use samlet_connector::ids::{CustomerNumber, LocationId, Sku};
 use samlet_connector::model::{self, MatchKey};
@@ -104,11 +105,14 @@ pub async fn wishlist_of(ctx: &Context<'_>, customer: &CustomerNumber) -> Result
     let s = scope(ctx)?;
     s.may_access(Some(customer))?;
     let w = served(&s.gateway.wishlists, "wishlists")?;
-    w.source
-        .wishlist(&s.cx, customer)
-        .await
-        .map(Wishlist)
-        .map_err(|e| connector_error(&e))
+    crate::trace::call(
+        Capability::Wishlists,
+        &w.connector,
+        w.source.wishlist(&s.cx, customer),
+    )
+    .await
+    .map(Wishlist)
+    .map_err(|e| connector_error(&e))
 }
 
 /// Where an offer stands.
@@ -248,11 +252,13 @@ pub async fn vouchers_of(ctx: &Context<'_>, customer: &CustomerNumber) -> Result
     let s = scope(ctx)?;
     s.may_access(Some(customer))?;
     let v = served(&s.gateway.vouchers, "vouchers")?;
-    let list = v
-        .source
-        .vouchers(&s.cx, customer)
-        .await
-        .map_err(|e| connector_error(&e))?;
+    let list = crate::trace::call(
+        Capability::Vouchers,
+        &v.connector,
+        v.source.vouchers(&s.cx, customer),
+    )
+    .await
+    .map_err(|e| connector_error(&e))?;
     Ok(list.into_iter().map(Voucher).collect())
 }
 
@@ -516,10 +522,13 @@ async fn track(ctx: &Context<'_>, s: &Scope, event: model::CustomerEvent) -> Res
     }
     let mut sent_to = Vec::new();
     for m in &s.gateway.marketing_events {
-        m.source
-            .track(&s.cx, std::slice::from_ref(&event))
-            .await
-            .map_err(|e| connector_error(&e))?;
+        crate::trace::call(
+            Capability::MarketingEvents,
+            &m.connector,
+            m.source.track(&s.cx, std::slice::from_ref(&event)),
+        )
+        .await
+        .map_err(|e| connector_error(&e))?;
         sent_to.push(m.connector.to_string());
     }
     Ok(TrackResult {
@@ -567,11 +576,14 @@ impl Mutation {
         s.may_access(Some(&customer))?;
         let w = served(&s.gateway.wishlists, "wishlists")?;
         let key = idempotency(&idempotency_key)?;
-        let list = w
-            .source
-            .add_to_wishlist(&s.cx, &customer, &Sku::new(sku.trim()), key)
-            .await
-            .map_err(|e| connector_error(&e))?;
+        let list = crate::trace::call(
+            Capability::Wishlists,
+            &w.connector,
+            w.source
+                .add_to_wishlist(&s.cx, &customer, &Sku::new(sku.trim()), key),
+        )
+        .await
+        .map_err(|e| connector_error(&e))?;
         s.gateway
             .telemetry
             .record_event(s.cx.channel, ChannelEvent::WishlistAdd);
@@ -589,11 +601,15 @@ impl Mutation {
         let customer = CustomerNumber::new(customer_number.trim());
         s.may_access(Some(&customer))?;
         let w = served(&s.gateway.wishlists, "wishlists")?;
-        w.source
-            .remove_from_wishlist(&s.cx, &customer, &Sku::new(sku.trim()))
-            .await
-            .map(Wishlist)
-            .map_err(|e| connector_error(&e))
+        crate::trace::call(
+            Capability::Wishlists,
+            &w.connector,
+            w.source
+                .remove_from_wishlist(&s.cx, &customer, &Sku::new(sku.trim())),
+        )
+        .await
+        .map(Wishlist)
+        .map_err(|e| connector_error(&e))
     }
 
     /// A store associate composes an offer for a customer, priced as that customer pays. The
@@ -619,11 +635,13 @@ impl Mutation {
             created_by: s.staff_id().map(str::to_owned),
             valid_until: chrono::Utc::now() + chrono::Duration::days(valid_days as i64),
         };
-        let offer = o
-            .source
-            .create_offer(&s.cx, &draft, key)
-            .await
-            .map_err(|e| connector_error(&e))?;
+        let offer = crate::trace::call(
+            Capability::Offers,
+            &o.connector,
+            o.source.create_offer(&s.cx, &draft, key),
+        )
+        .await
+        .map_err(|e| connector_error(&e))?;
         s.gateway
             .telemetry
             .record_event(s.cx.channel, ChannelEvent::OfferCreated);
@@ -656,13 +674,15 @@ impl Mutation {
         let key = idempotency(&idempotency_key)?;
         // Whose offer it is decides who may convert it.
         let number = number.trim().to_owned();
-        let owner = o
-            .source
-            .offers(&s.cx, std::slice::from_ref(&number))
-            .await
-            .map_err(|e| connector_error(&e))?
-            .remove(&number)
-            .map(|offer| offer.customer);
+        let owner = crate::trace::call(
+            Capability::Offers,
+            &o.connector,
+            o.source.offers(&s.cx, std::slice::from_ref(&number)),
+        )
+        .await
+        .map_err(|e| connector_error(&e))?
+        .remove(&number)
+        .map(|offer| offer.customer);
         match owner {
             Some(owner) => s.may_access(Some(&owner))?,
             None => {
@@ -672,11 +692,13 @@ impl Mutation {
                 ))
             }
         }
-        let order = o
-            .source
-            .convert_offer(&s.cx, &number, key)
-            .await
-            .map_err(|e| connector_error(&e))?;
+        let order = crate::trace::call(
+            Capability::Offers,
+            &o.connector,
+            o.source.convert_offer(&s.cx, &number, key),
+        )
+        .await
+        .map_err(|e| connector_error(&e))?;
         s.gateway
             .telemetry
             .record_event(s.cx.channel, ChannelEvent::OfferConverted);
@@ -707,11 +729,13 @@ impl Mutation {
             fulfilment: self::fulfilment(fulfilment)?,
         };
         let collect = matches!(draft.fulfilment, model::Fulfilment::ClickAndCollect(_));
-        let order = sink
-            .source
-            .place_order(&s.cx, &draft, key)
-            .await
-            .map_err(|e| connector_error(&e))?;
+        let order = crate::trace::call(
+            Capability::OrderPlacement,
+            &sink.connector,
+            sink.source.place_order(&s.cx, &draft, key),
+        )
+        .await
+        .map_err(|e| connector_error(&e))?;
         s.gateway
             .telemetry
             .record_event(s.cx.channel, ChannelEvent::OrderPlaced);
@@ -738,11 +762,14 @@ impl Mutation {
         s.must_be_staff("redeem vouchers")?;
         let v = served(&s.gateway.vouchers, "vouchers")?;
         let key = idempotency(&idempotency_key)?;
-        v.source
-            .redeem_voucher(&s.cx, code.trim(), key)
-            .await
-            .map(Voucher)
-            .map_err(|e| connector_error(&e))
+        crate::trace::call(
+            Capability::Vouchers,
+            &v.connector,
+            v.source.redeem_voucher(&s.cx, code.trim(), key),
+        )
+        .await
+        .map(Voucher)
+        .map_err(|e| connector_error(&e))
     }
 
     /// Records a touchpoint event and forwards it to the marketing system(s) in their own event
@@ -806,11 +833,13 @@ pub async fn offer(ctx: &Context<'_>, number: &str) -> Result<Option<Offer>> {
     let s = scope(ctx)?;
     s.may_look_up_customers()?;
     let o = served(&s.gateway.offers, "offers")?;
-    let mut found = o
-        .source
-        .offers(&s.cx, &[number.trim().to_owned()])
-        .await
-        .map_err(|e| connector_error(&e))?;
+    let mut found = crate::trace::call(
+        Capability::Offers,
+        &o.connector,
+        o.source.offers(&s.cx, &[number.trim().to_owned()]),
+    )
+    .await
+    .map_err(|e| connector_error(&e))?;
     let found = found.remove(number.trim());
     if let Some(offer) = &found {
         s.may_access(Some(&offer.customer))?;
@@ -823,11 +852,13 @@ pub async fn voucher(ctx: &Context<'_>, code: &str) -> Result<Option<Voucher>> {
     let s = scope(ctx)?;
     s.may_look_up_customers()?;
     let v = served(&s.gateway.vouchers, "vouchers")?;
-    let found = v
-        .source
-        .voucher(&s.cx, code.trim())
-        .await
-        .map_err(|e| connector_error(&e))?;
+    let found = crate::trace::call(
+        Capability::Vouchers,
+        &v.connector,
+        v.source.voucher(&s.cx, code.trim()),
+    )
+    .await
+    .map_err(|e| connector_error(&e))?;
     if let Some(voucher) = &found {
         s.may_access(Some(&voucher.customer))?;
     }

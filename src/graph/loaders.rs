@@ -24,7 +24,7 @@ pub struct Scope {
     /// The request's context.
     pub cx: RequestContext,
     /// The request's loader.
-    pub loader: DataLoader<Upstreams, HashMapCache>,
+    pub loader: DataLoader<Traced, HashMapCache>,
     /// Customers this request recognised (for the channel figures).
     pub recognised: Arc<std::sync::Mutex<Vec<CustomerNumber>>>,
     /// Cached answers this request was served stale, and the paths they answered.
@@ -35,13 +35,15 @@ impl Scope {
     /// A fresh scope for one request.
     pub fn new(gateway: Arc<Gateway>, cx: RequestContext) -> Scope {
         let stale = Arc::new(StaleLog::default());
+        // Batches run as tasks of their own, inside the request's trace span.
+        let span = tracing::Span::current();
         let loader = DataLoader::with_cache(
-            Upstreams {
+            Traced(Upstreams {
                 gateway: gateway.clone(),
                 cx: cx.clone(),
                 stale: stale.clone(),
-            },
-            tokio::spawn,
+            }),
+            move |batch| tokio::spawn(tracing::Instrument::instrument(batch, span.clone())),
             HashMapCache::default(),
         )
         .delay(std::time::Duration::from_millis(1));
@@ -591,5 +593,61 @@ impl Loader<AllLocations> for Upstreams {
             .await?;
         self.stale.note(stale, |()| Cached::Locations);
         Ok(got.into_values().map(|v| (AllLocations, v)).collect())
+    }
+}
+
+/// The loader the request's DataLoader drives: [`Upstreams`], with every batch inside its
+/// `capability` trace span (see [`crate::trace::load`]).
+pub struct Traced(Upstreams);
+
+/// The capability a key type loads, and the connector instance serving it.
+pub trait Traceable {
+    /// The capability.
+    const CAPABILITY: samlet_connector::capability::Capability;
+    /// The instance asked (`None` when several are: customers).
+    fn connector(gateway: &Gateway) -> Option<&ConnectorName>;
+}
+
+macro_rules! traceable {
+    ($($key:ty => $cap:ident, $field:ident;)*) => {$(
+        impl Traceable for $key {
+            const CAPABILITY: samlet_connector::capability::Capability =
+                samlet_connector::capability::Capability::$cap;
+            fn connector(gateway: &Gateway) -> Option<&ConnectorName> {
+                Some(&gateway.$field.connector)
+            }
+        }
+    )*};
+}
+
+traceable! {
+    ProductId => Products, products;
+    ProductBySku => Products, products;
+    CategoryKey => Products, products;
+    PriceKey => Prices, prices;
+    StockKey => Inventory, inventory;
+    OrderNumber => Orders, orders;
+    CustomerOrders => Orders, orders;
+    AllLocations => Locations, locations;
+}
+
+impl Traceable for MatchKey {
+    const CAPABILITY: samlet_connector::capability::Capability =
+        samlet_connector::capability::Capability::Customers;
+    fn connector(_: &Gateway) -> Option<&ConnectorName> {
+        None
+    }
+}
+
+impl<K> Loader<K> for Traced
+where
+    K: Traceable + Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Upstreams: Loader<K>,
+{
+    type Value = <Upstreams as Loader<K>>::Value;
+    type Error = <Upstreams as Loader<K>>::Error;
+    async fn load(&self, keys: &[K]) -> Result<HashMap<K, Self::Value>, Self::Error> {
+        let connector = K::connector(&self.0.gateway);
+        crate::trace::load(K::CAPABILITY, connector, keys.len(), self.0.load(keys)).await
     }
 }

@@ -234,19 +234,18 @@ impl Query {
         let mut has_next = false;
         for _ in 0..MAX_VENDOR_PAGES {
             let want = to_skip + (first - items.len());
-            let page = s
-                .gateway
-                .products
-                .source
-                .list_products(
-                    &s.cx,
-                    &PageRequest {
-                        first: want,
-                        after: page_start.clone(),
-                    },
-                )
-                .await
-                .map_err(|e| errors::connector_error(&e))?;
+            let products = &s.gateway.products;
+            let request = PageRequest {
+                first: want,
+                after: page_start.clone(),
+            };
+            let page = crate::trace::call(
+                samlet_connector::capability::Capability::Products,
+                &products.connector,
+                products.source.list_products(&s.cx, &request),
+            )
+            .await
+            .map_err(|e| errors::connector_error(&e))?;
             let n = page.items.len();
             let start = page_start.clone().unwrap_or_default();
             for (i, p) in page.items.into_iter().enumerate().skip(to_skip) {
@@ -457,6 +456,8 @@ pub fn build_schema(
         .extension(ApolloPersistedQueries::new(
             crate::replicas::PersistedQueries::new(redis),
         ))
+        // Names the request's trace span after its operation.
+        .extension(crate::trace::OperationNames)
         .limit_complexity(server.max_complexity);
     if !server.introspection {
         b = b.disable_introspection();

@@ -107,7 +107,13 @@ pub async fn recommendations_for(
             .load_one(CustomerOrders(customer.clone(), config.recent_orders)),
         async {
             match &s.gateway.wishlists {
-                Some(w) => w.source.wishlist(&s.cx, customer).await.map(Some),
+                Some(w) => crate::trace::call(
+                    samlet_connector::capability::Capability::Wishlists,
+                    &w.connector,
+                    w.source.wishlist(&s.cx, customer),
+                )
+                .await
+                .map(Some),
                 None => Ok(None),
             }
         },

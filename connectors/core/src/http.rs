@@ -14,9 +14,10 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 /// A credential. `Debug` and `Display` print `[redacted]`; only [`Secret::expose`] reveals it.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -211,6 +212,8 @@ impl Guard {
             calls: self.calls.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
             quota_waits: self.quota_waits.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
         }
     }
 }
@@ -225,6 +228,8 @@ pub(crate) struct Guard {
     calls: AtomicU64,
     failures: AtomicU64,
     quota_waits: AtomicU64,
+    retries: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 /// What an upstream has been doing, for metrics and dashboards.
@@ -240,6 +245,10 @@ pub struct UpstreamStats {
     pub failures: u64,
     /// Attempts that waited for (or were refused by) the quota.
     pub quota_waits: u64,
+    /// Attempts that repeated a failed one (idempotent reads only).
+    pub retries: u64,
+    /// Answers `429 Too Many Requests` from the vendor.
+    pub rate_limited: u64,
 }
 
 impl Upstream {
@@ -268,6 +277,8 @@ impl Upstream {
             calls: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             quota_waits: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
         });
         if let Some(m) = &policy.monitor {
             m.register(&guard);
@@ -282,19 +293,7 @@ impl Upstream {
 
     /// What this upstream has been doing.
     pub fn stats(&self) -> UpstreamStats {
-        let breaker = self
-            .guard
-            .breaker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .state(Instant::now());
-        UpstreamStats {
-            breaker,
-            in_flight: self.policy.max_concurrent.max(1) - self.guard.bulkhead.available_permits(),
-            calls: self.guard.calls.load(Ordering::Relaxed),
-            failures: self.guard.failures.load(Ordering::Relaxed),
-            quota_waits: self.guard.quota_waits.load(Ordering::Relaxed),
-        }
+        self.guard.stats()
     }
 
     /// The connector instance's name, for error construction.
@@ -317,23 +316,71 @@ impl Upstream {
         idempotent: bool,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, ConnectorError> {
-        match tokio::time::timeout(self.policy.deadline, self.attempts(idempotent, &build)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(ConnectorError::new(
-                ErrorKind::Timeout,
-                &self.name,
-                format!(
-                    "no answer within the call's deadline of {:?}",
-                    self.policy.deadline
-                ),
-            )),
+        let span = self.span();
+        let notes = CallNotes::default();
+        let call = async {
+            match tokio::time::timeout(
+                self.policy.deadline,
+                self.attempts(idempotent, &build, &span, &notes),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(ConnectorError::new(
+                    ErrorKind::Timeout,
+                    &self.name,
+                    format!(
+                        "no answer within the call's deadline of {:?}",
+                        self.policy.deadline
+                    ),
+                )),
+            }
+        };
+        let outcome = call.instrument(span.clone()).await;
+        notes.record(&span);
+        match &outcome {
+            Ok(reply) if reply.status.is_server_error() || reply.status.as_u16() == 429 => {
+                span.record("otel.status_code", "ERROR");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                span.record("otel.status_code", "ERROR");
+                span.record("error.type", e.kind.code());
+            }
         }
+        outcome
+    }
+
+    /// The trace span of one call (every attempt of it): what the gateway said about it (see
+    /// [`crate::trace::tagged`]) now, the rest as the call goes. Never a URL, header or body:
+    /// they may carry credentials or customer data.
+    fn span(&self) -> tracing::Span {
+        let tags = crate::trace::current_tags();
+        tracing::info_span!(
+            target: crate::trace::SPAN_TARGET,
+            "upstream",
+            otel.name = %format_args!("upstream {}", self.name),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            samlet.connector = %self.name,
+            samlet.capability = tags.capability.map(|c| c.as_str()),
+            samlet.cache = tags.cache,
+            samlet.retries = tracing::field::Empty,
+            samlet.breaker = tracing::field::Empty,
+            http.request.method = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            server.address = tracing::field::Empty,
+            server.port = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        )
     }
 
     async fn attempts(
         &self,
         idempotent: bool,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        span: &tracing::Span,
+        notes: &CallNotes,
     ) -> Result<Reply, ConnectorError> {
         let attempts = if idempotent {
             self.policy.retries + 1
@@ -344,7 +391,11 @@ impl Upstream {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = self.guarded(build).await;
+            notes.attempts.store(attempt, Ordering::Relaxed);
+            if attempt > 1 {
+                self.guard.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            let outcome = self.guarded(build, span, notes).await;
             let last = attempt >= attempts;
             let wait = match &outcome {
                 Ok(reply) if reply.status.is_success() || last => return outcome,
@@ -378,13 +429,21 @@ impl Upstream {
     async fn guarded(
         &self,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        span: &tracing::Span,
+        notes: &CallNotes,
     ) -> Result<Reply, ConnectorError> {
-        let admitted = self
-            .guard
-            .breaker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .admit(Instant::now());
+        let (admitted, state) = {
+            let mut breaker = self.guard.breaker.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let admitted = breaker.admit(now);
+            (admitted, breaker.state(now))
+        };
+        let code = match state {
+            BreakerState::Closed => 1,
+            BreakerState::Open => 2,
+            BreakerState::HalfOpen => 3,
+        };
+        notes.breaker.store(code, Ordering::Relaxed);
         if let Err(reopens_in) = admitted {
             self.guard.failures.fetch_add(1, Ordering::Relaxed);
             return Err(ConnectorError::new(
@@ -451,7 +510,7 @@ impl Upstream {
         }
         self.guard.calls.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let outcome = self.once(build).await;
+        let outcome = self.once(build, span, notes).await;
         let vendor_failed = match &outcome {
             Ok(reply) => matches!(
                 kind_for_status(reply.status),
@@ -462,6 +521,9 @@ impl Upstream {
         let rate_limited = matches!(&outcome, Ok(r) if r.status == StatusCode::TOO_MANY_REQUESTS);
         if vendor_failed || rate_limited {
             self.guard.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        if rate_limited {
+            self.guard.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(m) = &self.policy.monitor {
             m.record(started.elapsed(), vendor_failed || rate_limited);
@@ -478,19 +540,32 @@ impl Upstream {
     async fn once(
         &self,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        span: &tracing::Span,
+        notes: &CallNotes,
     ) -> Result<Reply, ConnectorError> {
-        let request = build(&self.client)
+        let mut request = build(&self.client)
             .build()
             .map_err(|e| self.transport_error(e))?;
-        if let (Some(m), Some(host)) = (&self.policy.monitor, request.url().host_str()) {
-            m.saw_authority(host, request.url().port_or_known_default().unwrap_or(443));
+        let port = request.url().port_or_known_default().unwrap_or(443);
+        if let Some(host) = request.url().host_str() {
+            if let Some(m) = &self.policy.monitor {
+                m.saw_authority(host, port);
+            }
+            if notes.attempts.load(Ordering::Relaxed) == 1 && !span.is_disabled() {
+                span.record("server.address", host);
+                span.record("server.port", i64::from(port));
+                span.record("http.request.method", request.method().as_str());
+            }
         }
+        // The vendor sees this call's span as the parent of whatever it traces.
+        crate::trace::inject(request.headers_mut());
         let resp = self
             .client
             .execute(request)
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = resp.status();
+        notes.status.store(status.as_u16(), Ordering::Relaxed);
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
         Ok(Reply {
@@ -518,6 +593,40 @@ impl Upstream {
             (ErrorKind::Unavailable, "request failed".to_owned())
         };
         ConnectorError::new(kind, &self.name, what).with_source(e.without_url())
+    }
+}
+
+/// What one call's attempts leave for its span, recorded once when the call ends (an exported
+/// span keeps every value recorded, so per-attempt values would repeat).
+#[derive(Default)]
+struct CallNotes {
+    attempts: AtomicU32,
+    /// The last HTTP status (0: none).
+    status: AtomicU16,
+    /// The breaker's state at the last admission: 1 closed, 2 open, 3 half-open (0: none).
+    breaker: AtomicU8,
+}
+
+impl CallNotes {
+    fn record(&self, span: &tracing::Span) {
+        if span.is_disabled() {
+            return;
+        }
+        let attempts = self.attempts.load(Ordering::Relaxed);
+        span.record("samlet.retries", i64::from(attempts.saturating_sub(1)));
+        let status = self.status.load(Ordering::Relaxed);
+        if status != 0 {
+            span.record("http.response.status_code", i64::from(status));
+        }
+        let breaker = match self.breaker.load(Ordering::Relaxed) {
+            1 => Some(BreakerState::Closed),
+            2 => Some(BreakerState::Open),
+            3 => Some(BreakerState::HalfOpen),
+            _ => None,
+        };
+        if let Some(b) = breaker {
+            span.record("samlet.breaker", b.as_str());
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod model;
 pub mod paging;
 pub mod policy;
 pub mod telemetry;
+pub mod trace;
 
 pub use capability::{Capability, Connector};
 pub use context::{Channel, RequestContext};

@@ -84,6 +84,10 @@ pub struct MonitorSnapshot {
     pub errors: u64,
     /// Quota waits or refusals since start.
     pub quota_waits: u64,
+    /// Retried attempts since start.
+    pub retries: u64,
+    /// `429 Too Many Requests` answers from the vendor since start.
+    pub rate_limited: u64,
     /// Median latency over the last 5 minutes, in ms.
     pub p50_ms: Option<f64>,
     /// 99th percentile latency over the last 5 minutes, in ms.
@@ -250,6 +254,8 @@ impl UpstreamMonitor {
             calls: self.calls.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             quota_waits: states.iter().map(|s| s.quota_waits).sum(),
+            retries: states.iter().map(|s| s.retries).sum(),
+            rate_limited: states.iter().map(|s| s.rate_limited).sum(),
             p50_ms: percentile(&recent, 0.5),
             p99_ms: percentile(&recent, 0.99),
             error_rate: if recent_calls == 0 {

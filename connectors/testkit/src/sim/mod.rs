@@ -69,12 +69,16 @@ pub struct FaultPlan {
     pub only_paths: Vec<String>,
 }
 
+/// The most `traceparent` headers a simulator remembers (the latest ones).
+pub const MAX_TRACEPARENTS: usize = 1024;
+
 /// What a simulator has seen.
 #[derive(Debug, Default)]
 pub struct SimStats {
     total: AtomicU64,
     injected: AtomicU64,
     by_route: Mutex<HashMap<String, u64>>,
+    traceparents: Mutex<std::collections::VecDeque<(String, String)>>,
 }
 
 impl SimStats {
@@ -106,6 +110,17 @@ impl SimStats {
             .clone()
     }
 
+    /// The W3C `traceparent` headers requests carried, with their `METHOD path`, oldest first
+    /// (the latest [`MAX_TRACEPARENTS`] since start or the last [`SimStats::reset`]).
+    pub fn traceparents(&self) -> Vec<(String, String)> {
+        self.traceparents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
     /// Forgets all counts.
     pub fn reset(&self) {
         self.total.store(0, Ordering::Relaxed);
@@ -114,6 +129,18 @@ impl SimStats {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.traceparents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn record_traceparent(&self, route: &str, value: &str) {
+        let mut seen = self.traceparents.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= MAX_TRACEPARENTS {
+            seen.pop_front();
+        }
+        seen.push_back((route.to_owned(), value.to_owned()));
     }
 
     fn record(&self, key: String) {
@@ -264,10 +291,15 @@ struct FaultState {
 async fn fault_layer(State(state): State<FaultState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let write = !matches!(*req.method(), Method::GET | Method::HEAD);
-    state
-        .control
-        .stats
-        .record(format!("{} {}", req.method(), path));
+    let route = format!("{} {}", req.method(), path);
+    if let Some(tp) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        state.control.stats.record_traceparent(&route, tp);
+    }
+    state.control.stats.record(route);
     let seq = state.control.stats.total();
     let (delay, fault) = state.control.next_fault(&path, write, seq);
     if !delay.is_zero() {
