@@ -43,6 +43,8 @@ pub struct Config {
     pub redis: Option<crate::replicas::RedisConfig>,
     /// Accessories and recommendations (`[recommendations]`).
     pub recommendations: crate::recommend::RecommendationsConfig,
+    /// How subscriptions are fed (`[realtime]`).
+    pub realtime: crate::realtime::RealtimeConfig,
 }
 
 /// The shared cache (`[cache]`), per capability. Customer-private data is never cached.
@@ -268,6 +270,9 @@ struct RawConfig {
     /// Matching accessories and recommendations (`[recommendations]`).
     #[serde(default)]
     recommendations: crate::recommend::RecommendationsConfig,
+    /// How subscriptions are fed (`[realtime]`).
+    #[serde(default)]
+    realtime: crate::realtime::RealtimeConfig,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -624,6 +629,9 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
     for (path, message) in raw.recommendations.problems() {
         problems.push(locate::key(text, &path, &message));
     }
+    for (path, message) in raw.realtime.problems() {
+        problems.push(locate::key(text, &path, &message));
+    }
     Config {
         server: raw.server,
         defaults: raw.defaults,
@@ -634,6 +642,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         auth,
         redis,
         recommendations: raw.recommendations,
+        realtime: raw.realtime,
     }
 }
 

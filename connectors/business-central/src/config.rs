@@ -20,6 +20,8 @@ pub const DEFAULT_CUSTOM_API: &str = "samlet/commerce/v1.0";
 pub const MAX_PAGE_SIZE: u32 = 20_000;
 /// The warehouse that ships online orders.
 pub const DEFAULT_ONLINE_LOCATION: &str = "WH-ONLINE";
+/// The longest `clientState` Business Central accepts on a webhook subscription.
+pub const MAX_CLIENT_STATE: usize = 2048;
 /// Business Central's documented per-user concurrency: more requests than this queue up.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 5;
 
@@ -87,6 +89,18 @@ pub struct BusinessCentralConfig {
     /// lines' `locationId`); click and collect and ship-from-store use the store's location.
     #[serde(default = "default_online_location")]
     pub online_location: String,
+    /// Where Business Central sends change notifications: the gateway's public
+    /// `/webhooks/{instance name}` URL, e.g. `"https://gateway.example.com/webhooks/erp"`. With
+    /// it, the connector registers webhook subscriptions (sales orders and the extension's
+    /// stock page) when the gateway starts; without it, order and stock subscriptions are fed
+    /// by polling (`[realtime] poll_interval`).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The shared secret Business Central echoes as `clientState` in every notification,
+    /// checked in constant time; required with `webhook_url` (at most 2048 characters). Write
+    /// `"${BC_WEBHOOK_CLIENT_STATE}"` rather than the value itself.
+    #[serde(default)]
+    pub client_state: Option<Secret>,
 }
 
 fn default_environment() -> String {
@@ -208,6 +222,27 @@ impl BusinessCentralConfig {
                     self.online_location
                 ),
             ));
+        }
+        match (&self.webhook_url, &self.client_state) {
+            (Some(url), state) => {
+                check_url("webhook_url", url, &mut problems);
+                match state.as_ref().map(|s| s.expose().trim().len()) {
+                    None | Some(0) => problems.push(ConfigProblem::new(
+                        "client_state",
+                        "must be set with webhook_url: the secret Business Central echoes in every notification; write \"${BC_WEBHOOK_CLIENT_STATE}\"",
+                    )),
+                    Some(n) if n > MAX_CLIENT_STATE => problems.push(ConfigProblem::new(
+                        "client_state",
+                        format!("is {n} characters; Business Central takes at most {MAX_CLIENT_STATE}"),
+                    )),
+                    Some(_) => {}
+                }
+            }
+            (None, Some(_)) => problems.push(ConfigProblem::new(
+                "client_state",
+                "is set without webhook_url; give webhook_url too (the gateway's /webhooks/{instance} URL) or remove it",
+            )),
+            (None, None) => {}
         }
         if self.max_concurrent_requests == 0 {
             problems.push(ConfigProblem::new(
