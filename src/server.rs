@@ -135,8 +135,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = App::new(config)?;
+    let hub = app.state.hub.clone();
     axum::serve(listener, app.router())
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Subscriptions end, so their event streams do not hold the drain open.
+            hub.close();
+        })
         .await?;
     Ok(())
 }
@@ -557,6 +562,8 @@ pub(crate) async fn graphql_get(
             Html(
                 GraphiQLSource::build()
                     .endpoint("/graphql")
+                    // Subscriptions over WebSocket; the Headers tab goes into connection_init.
+                    .subscription_endpoint("/graphql")
                     .title("Samlet")
                     .finish(),
             )

@@ -121,6 +121,10 @@ impl EventStream {
 
     /// The next event's name and data (keep-alive comments skipped).
     async fn next(&mut self) -> (String, String) {
+        within("a server-sent event", self.read_event()).await
+    }
+
+    async fn read_event(&mut self) -> (String, String) {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
@@ -138,7 +142,9 @@ impl EventStream {
                 }
                 continue;
             }
-            let chunk = within("a server-sent event", self.resp.chunk())
+            let chunk = self
+                .resp
+                .chunk()
                 .await
                 .unwrap()
                 .expect("the event stream ended");
@@ -566,4 +572,33 @@ async fn many_subscribers_of_one_order_share_one_feed() {
         reads <= 4,
         "{reads} ERP requests for {CLIENTS} subscribers of one order"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_over_get_end_when_the_gateway_shuts_down() {
+    let g = Running::start(Stack::A).await;
+    let sku = g.world().skus(9)[0].to_string();
+    // GET works for subscriptions too (never for mutations).
+    let query = "subscription($s: String!) { stock(sku: $s) { sku } }";
+    let resp = g
+        .http
+        .get(format!("{}/graphql", g.url))
+        .query(&[
+            ("query", query.to_owned()),
+            ("variables", json!({ "s": sku }).to_string()),
+        ])
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut sse = EventStream {
+        resp,
+        buf: String::new(),
+    };
+    let first = sse.next_data().await;
+    assert_eq!(first["data"]["stock"]["sku"], sku.as_str(), "{first:#}");
+    // Shutting down ends the subscription with `complete` instead of holding the drain open.
+    drop(g);
+    assert_eq!(sse.next().await.0, "complete");
 }

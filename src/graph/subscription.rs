@@ -92,7 +92,8 @@ impl Subscription {
         let s = scope(ctx)?;
         s.may_look_up_customers()?;
         let number = OrderNumber::new(number.trim());
-        let mut rx = hub(ctx)?
+        let hub = hub(ctx)?;
+        let mut rx = hub
             .orders
             .watch(number.clone())
             .await
@@ -113,7 +114,9 @@ impl Subscription {
         };
         s.may_access(Some(&order.customer))?;
         let first = futures::stream::once(async move { Order(order) });
-        Ok(first.chain(changes(rx, |o: Option<Arc<model::Order>>| o.map(Order))))
+        Ok(first
+            .chain(changes(rx, |o: Option<Arc<model::Order>>| o.map(Order)))
+            .take_until(hub.closed()))
     }
 
     /// A SKU's stock per location (only at `location`, e.g. `DK-CPH`, when given): the stock
@@ -126,11 +129,8 @@ impl Subscription {
     ) -> Result<impl Stream<Item = StockUpdate>> {
         let sku = Sku::new(sku.trim());
         let location = location.map(|l| LocationId::new(l.trim()));
-        let mut rx = hub(ctx)?
-            .stock
-            .watch(sku.clone())
-            .await
-            .map_err(watch_error)?;
+        let hub = hub(ctx)?;
+        let mut rx = hub.stock.watch(sku.clone()).await.map_err(watch_error)?;
         let pick = {
             let location = location.clone();
             move |levels: &[model::StockLevel]| -> Vec<model::StockLevel> {
@@ -172,6 +172,6 @@ impl Subscription {
                 }
             })
         });
-        Ok(first.chain(rest))
+        Ok(first.chain(rest).take_until(hub.closed()))
     }
 }

@@ -43,8 +43,8 @@ pub struct RealtimeConfig {
     #[serde(with = "crate::config::duration")]
     #[schemars(schema_with = "crate::config::duration_schema")]
     pub webhook_poll_interval: Duration,
-    /// The most orders and SKUs watched at once (distinct keys, not subscribers); a
-    /// subscription beyond it is refused.
+    /// The most orders, and the most SKUs, watched at once (distinct keys, not subscribers);
+    /// a subscription beyond it is refused.
     pub max_feeds: usize,
 }
 
@@ -270,6 +270,8 @@ pub struct Hub {
     /// Stock feeds, by SKU.
     pub stock: Arc<Feeds<Sku, Arc<Vec<StockLevel>>>>,
     gateway: Arc<Gateway>,
+    /// Set when the server shuts down: every subscription ends.
+    closing: watch::Sender<bool>,
 }
 
 /// The context the watchers read in: the configured defaults, as a service.
@@ -357,7 +359,22 @@ impl Hub {
             orders,
             stock,
             gateway,
+            closing: watch::Sender::new(false),
         })
+    }
+
+    /// Ends every subscription (the server is shutting down: open event streams would keep
+    /// it from draining).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Completes when the server shuts down.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|closing| *closing).await;
+        }
     }
 
     /// Acts on changes a vendor reported: forgets cached values and wakes the feeds.
