@@ -602,3 +602,67 @@ async fn event_streams_over_get_end_when_the_gateway_shuts_down() {
     drop(g);
     assert_eq!(sse.next().await.0, "complete");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_central_subscriptions_are_renewed_not_duplicated() {
+    // Renewed every second here (every two days by default; Business Central drops them
+    // after three).
+    let g = Running::start_with_config_text(Stack::A, |text| {
+        text.replace(
+            "client_state = ",
+            "webhook_renew_seconds = 1\nclient_state = ",
+        )
+    })
+    .await;
+    webhooks_registered(&g).await;
+    let erp = g.stack.simulator("erp").unwrap().base_url();
+    let list = || async {
+        let v: Value = g
+            .http
+            .get(format!("{erp}/_sim/subscriptions"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["value"].as_array().unwrap().clone()
+    };
+    let first = list().await;
+    let etags = |l: &[Value]| -> Vec<String> {
+        l.iter()
+            .map(|s| s["@odata.etag"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let renewed = within("a renewal of both subscriptions", async {
+        loop {
+            let now = list().await;
+            if etags(&now).iter().zip(etags(&first)).all(|(a, b)| *a != b) {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert_eq!(renewed.len(), 2, "renewed in place: {renewed:#?}");
+    for (a, b) in renewed.iter().zip(&first) {
+        assert_eq!(a["subscriptionId"], b["subscriptionId"]);
+        assert!(a["expirationDateTime"].as_str() > b["expirationDateTime"].as_str());
+    }
+    // Notifications still arrive.
+    let number = place_order(&g, 12, "rt-renew-1").await;
+    let service = g.default_auth.clone().unwrap();
+    let mut ws = ws_connect(&g, json!({ "Authorization": service }))
+        .await
+        .unwrap();
+    ws_subscribe(&mut ws, "1", ORDER_STATUS, json!({ "n": number })).await;
+    assert_eq!(
+        ws_next(&mut ws, "1").await.1["data"]["orderStatus"]["status"],
+        "OPEN"
+    );
+    ship(&g, "erp", &number).await;
+    assert_eq!(
+        ws_next(&mut ws, "1").await.1["data"]["orderStatus"]["status"],
+        "SHIPPED"
+    );
+}

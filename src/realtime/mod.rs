@@ -399,7 +399,8 @@ impl Hub {
     }
 
     /// Registers every configured webhook with its vendor, retrying a failed registration
-    /// with backoff (from 1 s up to a minute) until it succeeds. Runs until done.
+    /// with backoff (from 1 s up to a minute) until it succeeds, and renews registrations the
+    /// vendor expires. Runs until done (for ever with renewals).
     pub async fn register_webhooks(self: Arc<Self>) {
         let feeds: Vec<_> = self
             .gateway
@@ -411,7 +412,14 @@ impl Hub {
             let mut wait = Duration::from_secs(1);
             loop {
                 match feed.register().await {
-                    Ok(()) => break,
+                    Ok(()) => match feed.renew_every() {
+                        // Renewed before the vendor lets the subscription expire.
+                        Some(every) => {
+                            wait = Duration::from_secs(1);
+                            tokio::time::sleep(every).await;
+                        }
+                        None => break,
+                    },
                     Err(e) => {
                         tracing::warn!(connector = %name, error = %e, retry_in = ?wait, "webhook registration failed");
                         tokio::time::sleep(wait).await;

@@ -20,6 +20,10 @@ pub const DEFAULT_CUSTOM_API: &str = "samlet/commerce/v1.0";
 pub const MAX_PAGE_SIZE: u32 = 20_000;
 /// The warehouse that ships online orders.
 pub const DEFAULT_ONLINE_LOCATION: &str = "WH-ONLINE";
+/// Business Central expires webhook subscriptions after three days; they are renewed after two.
+pub const DEFAULT_WEBHOOK_RENEW_SECONDS: u64 = 2 * 24 * 3600;
+/// Three days, in seconds: a renewal must come sooner.
+const SUBSCRIPTION_LIFETIME_SECONDS: u64 = 3 * 24 * 3600;
 /// The longest `clientState` Business Central accepts on a webhook subscription.
 pub const MAX_CLIENT_STATE: usize = 2048;
 /// Business Central's documented per-user concurrency: more requests than this queue up.
@@ -101,6 +105,10 @@ pub struct BusinessCentralConfig {
     /// `"${BC_WEBHOOK_CLIENT_STATE}"` rather than the value itself.
     #[serde(default)]
     pub client_state: Option<Secret>,
+    /// Seconds between renewals of the webhook subscriptions (Business Central expires them
+    /// after three days), 1..=259199; two days by default.
+    #[serde(default = "default_webhook_renew_seconds")]
+    pub webhook_renew_seconds: u64,
 }
 
 fn default_environment() -> String {
@@ -129,6 +137,9 @@ fn default_page_size() -> u32 {
 }
 fn default_online_location() -> String {
     DEFAULT_ONLINE_LOCATION.to_owned()
+}
+fn default_webhook_renew_seconds() -> u64 {
+    DEFAULT_WEBHOOK_RENEW_SECONDS
 }
 fn default_max_concurrent_requests() -> u32 {
     DEFAULT_MAX_CONCURRENT_REQUESTS
@@ -243,6 +254,15 @@ impl BusinessCentralConfig {
                 "is set without webhook_url; give webhook_url too (the gateway's /webhooks/{instance} URL) or remove it",
             )),
             (None, None) => {}
+        }
+        if !(1..SUBSCRIPTION_LIFETIME_SECONDS).contains(&self.webhook_renew_seconds) {
+            problems.push(ConfigProblem::new(
+                "webhook_renew_seconds",
+                format!(
+                    "{} is not below three days ({SUBSCRIPTION_LIFETIME_SECONDS} s), after which Business Central drops a subscription; write e.g. {DEFAULT_WEBHOOK_RENEW_SECONDS}",
+                    self.webhook_renew_seconds
+                ),
+            ));
         }
         if self.max_concurrent_requests == 0 {
             problems.push(ConfigProblem::new(

@@ -36,6 +36,7 @@
 //! | `max_concurrent_requests` | `5` | requests in flight (Business Central runs 5 per user at once) |
 //! | `online_location` | `"WH-ONLINE"` | location code of the warehouse that ships home deliveries |
 //! | `webhook_url` | none | the gateway's `/webhooks/{instance}` URL: with it, webhook subscriptions for `salesOrders` and `itemStockByLocation` are registered at start (see [`webhooks`]) |
+//! | `webhook_renew_seconds` | `172800` (two days) | how often the subscriptions are renewed (`PATCH`; Business Central drops them after three days) |
 //! | `client_state` | none | the secret echoed in every notification (required with `webhook_url`); write `"${BC_WEBHOOK_CLIENT_STATE}"` |
 //!
 //! # The wire
@@ -171,7 +172,8 @@
 //! warehouse stand-in ships an order (`POST /_sim/orders/{number}/ship`: the sales order) or
 //! stock is counted (`POST /_sim/stock/{sku}` with `{"location", "onHand"}`: the
 //! `itemStockByLocation` row). It delivers at once, one notification per change, rather
-//! than batched after ~30 s; no expiry, renewal or retries. `GET /_sim/subscriptions` lists
+//! than batched after ~30 s; `PATCH subscriptions('{id}')` with `If-Match` renews (with the
+//! handshake); subscriptions do not actually expire, and failed deliveries are not retried. `GET /_sim/subscriptions` lists
 //! the subscriptions (tests wait for the gateway's).
 //!
 //! Writes: the simulator keeps quotes, placed orders and reservations in memory behind a

@@ -14,8 +14,11 @@
 //!   `collection` names the entity set with a `$filter` (more than 1,000 changes collapsed),
 //!   read as "some order" or "some stock".
 //!
-//! Not done here: renewing subscriptions before their three days run out (Business Central's
-//! `PATCH subscriptions({id})`); a gateway restarted within three days registers afresh.
+//! - Renewing: Business Central drops a subscription after three days, so every
+//!   `webhook_renew_seconds` (two days by default) each one is renewed with `PATCH
+//!   .../api/v2.0/subscriptions('{subscriptionId}')` and `If-Match` (which repeats the
+//!   handshake); one Business Central no longer knows (404) is created afresh. A restarted
+//!   gateway creates new subscriptions; the old ones expire on their own.
 
 use crate::client::{entity, in_filters, Api, BusinessCentralClient, Query};
 use samlet_connector::prelude::*;
@@ -27,6 +30,16 @@ pub struct BusinessCentralWebhooks {
     client: Arc<BusinessCentralClient>,
     notification_url: String,
     client_state: Secret,
+    /// The subscriptions made, by resource: `(subscriptionId, @odata.etag)`.
+    made: tokio::sync::Mutex<HashMap<String, (String, String)>>,
+}
+
+#[derive(Deserialize)]
+struct Made {
+    #[serde(rename = "subscriptionId")]
+    id: String,
+    #[serde(rename = "@odata.etag", default)]
+    etag: String,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +73,7 @@ impl BusinessCentralWebhooks {
             client,
             notification_url,
             client_state,
+            made: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -174,30 +188,57 @@ fn parse_resource(resource: &str, separator: &str) -> Option<Named> {
 #[async_trait]
 impl ChangeFeed for BusinessCentralWebhooks {
     async fn register(&self) -> ConnectorResult<()> {
-        let url = format!("{}/v2.0/subscriptions", self.client.config().api_root());
+        let root = format!("{}/v2.0/subscriptions", self.client.config().api_root());
+        let mut made = self.made.lock().await;
         for resource in self.resources() {
             let body = serde_json::json!({
                 "notificationUrl": self.notification_url,
                 "resource": resource,
                 "clientState": self.client_state.expose(),
             });
-            let reply = self
-                .client
-                .write(reqwest::Method::POST, &url, Some(&body), None)
-                .await?;
+            let mut reply = None;
+            if let Some((id, etag)) = made.get(&resource) {
+                let url = format!("{root}({})", crate::client::quote(id));
+                let renewed = self
+                    .client
+                    .write(reqwest::Method::PATCH, &url, Some(&body), Some(etag))
+                    .await?;
+                // Gone (expired or deleted): made afresh below.
+                if renewed.status != reqwest::StatusCode::NOT_FOUND {
+                    reply = Some(("renewing", renewed));
+                }
+            }
+            let (what, reply) = match reply {
+                Some(r) => r,
+                None => (
+                    "registering",
+                    self.client
+                        .write(reqwest::Method::POST, &root, Some(&body), None)
+                        .await?,
+                ),
+            };
             if !reply.status.is_success() {
                 return Err(self.client.write_error(
-                    &format!("registering the webhook subscription for {resource}"),
+                    &format!("{what} the webhook subscription for {resource}"),
                     &reply,
                 ));
             }
+            let m: Made = reply.json(self.client.name(), "a webhook subscription")?;
+            made.insert(resource.clone(), (m.id, m.etag));
             tracing::info!(
                 connector = %self.client.name(),
                 %resource,
-                "Business Central webhook subscription registered"
+                "Business Central webhook subscription {}",
+                if what == "renewing" { "renewed" } else { "registered" }
             );
         }
         Ok(())
+    }
+
+    fn renew_every(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(
+            self.client.config().webhook_renew_seconds,
+        ))
     }
 
     fn notifies_orders(&self) -> bool {

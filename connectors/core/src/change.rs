@@ -72,9 +72,16 @@ pub enum WebhookReply {
 /// A vendor's outbound change notification.
 #[async_trait]
 pub trait ChangeFeed: Send + Sync {
-    /// Registers the gateway's endpoint with the vendor (a webhook subscription). Called once
-    /// the gateway is listening, since vendors validate the URL while registering it.
+    /// Registers the gateway's endpoint with the vendor (a webhook subscription), or renews
+    /// the registration made before. Called once the gateway is listening, since vendors
+    /// validate the URL while registering it, and again every [`ChangeFeed::renew_every`].
     async fn register(&self) -> Result<(), ConnectorError>;
+
+    /// How often the registration must be renewed (vendors expire subscriptions); `None`:
+    /// never.
+    fn renew_every(&self) -> Option<std::time::Duration> {
+        None
+    }
 
     /// Whether the vendor notifies order changes (else the gateway polls orders).
     fn notifies_orders(&self) -> bool;

@@ -177,8 +177,10 @@ pub struct WebhookSubscription {
     pub resource: String,
     /// Echoed in every notification.
     pub client_state: String,
-    /// When it was made.
-    pub created_at: DateTime<Utc>,
+    /// When it was made or last renewed (it expires three days later).
+    pub renewed_at: DateTime<Utc>,
+    /// Bumped by every renewal (for ETags).
+    pub version: u64,
 }
 
 /// Everything written through the simulator.

@@ -491,6 +491,14 @@ async fn api(
         ["subscriptions"] if route == Route::Standard && method == Method::POST => {
             webhooks::subscribe(&sim, &body).await
         }
+        [one]
+            if route == Route::Standard
+                && method == Method::PATCH
+                && one.starts_with("subscriptions(") =>
+        {
+            let if_match = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok());
+            webhooks::renew(&sim, one, if_match, &body).await
+        }
         [company, rest @ ..] if method != Method::GET => {
             if let Some(resp) = check_company(company, &uri) {
                 return resp;

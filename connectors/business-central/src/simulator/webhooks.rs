@@ -60,16 +60,24 @@ impl Changed<'_> {
     }
 }
 
+fn etag(s: &WebhookSubscription) -> String {
+    format!("W/\"JzQ0O{}{}MTsn\"", s.id, s.version)
+}
+
+fn expires(s: &WebhookSubscription) -> String {
+    (s.renewed_at + chrono::Duration::days(3)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 fn subscription_json(s: &WebhookSubscription) -> Value {
     json!({
-        "@odata.etag": format!("W/\"JzE5O{}MTsn\"", s.id.len()),
+        "@odata.etag": etag(s),
         "subscriptionId": s.id,
         "notificationUrl": s.notification_url,
         "resource": s.resource,
         "userId": "00000000-0000-0000-0000-000000000001",
-        "lastModifiedDateTime": s.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "lastModifiedDateTime": s.renewed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "clientState": s.client_state,
-        "expirationDateTime": (s.created_at + chrono::Duration::days(3)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "expirationDateTime": expires(s),
     })
 }
 
@@ -100,11 +108,33 @@ pub async fn subscribe(sim: &Sim, body: &[u8]) -> Response {
     if client_state.len() > crate::config::MAX_CLIENT_STATE {
         return bad("clientState is longer than 2048 characters.");
     }
-    // The handshake: the subscriber must echo the token with a 200 within a few seconds.
+    if let Err(refused) = handshake(sim, &url).await {
+        return refused;
+    }
+    let s = {
+        let mut j = sim.journal_mut();
+        let renewed_at = j.tick(&sim.world);
+        let s = WebhookSubscription {
+            id: format!("{:032x}", j.subscriptions.len() + 1),
+            notification_url: url,
+            resource,
+            client_state,
+            renewed_at,
+            version: 1,
+        };
+        j.subscriptions.push(s.clone());
+        s
+    };
+    (StatusCode::CREATED, axum::Json(subscription_json(&s))).into_response()
+}
+
+/// The validation handshake: the subscriber must echo a fresh token with a 200 within a few
+/// seconds, else the subscription is refused with 400.
+async fn handshake(sim: &Sim, url: &str) -> Result<(), Response> {
     let token = format!("sim-validation-{}", TOKENS.fetch_add(1, Ordering::Relaxed));
     let answer = sim
         .http
-        .post(&url)
+        .post(url)
         .query(&[("validationToken", token.as_str())])
         .timeout(std::time::Duration::from_secs(5))
         .send()
@@ -113,25 +143,65 @@ pub async fn subscribe(sim: &Sim, body: &[u8]) -> Response {
         Ok(r) if r.status() == reqwest::StatusCode::OK => r.text().await.ok(),
         _ => None,
     };
-    if echoed.as_deref().map(str::trim) != Some(token.as_str()) {
-        return bad(&format!(
-            "The subscription was not created: the notification URL '{url}' did not return the validation token."
-        ));
+    if echoed.as_deref().map(str::trim) == Some(token.as_str()) {
+        Ok(())
+    } else {
+        Err(odata_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("The subscription was not created: the notification URL '{url}' did not return the validation token."),
+        ))
     }
-    let s = {
-        let mut j = sim.journal_mut();
-        let created_at = j.tick(&sim.world);
-        let s = WebhookSubscription {
-            id: format!("{:032x}", j.subscriptions.len() + 1),
-            notification_url: url,
-            resource,
-            client_state,
-            created_at,
-        };
-        j.subscriptions.push(s.clone());
-        s
+}
+
+/// `PATCH subscriptions('{id}')` with `If-Match`: renews a subscription for three more days
+/// (repeating the handshake).
+pub async fn renew(sim: &Sim, key: &str, if_match: Option<&str>, body: &[u8]) -> Response {
+    let id = key
+        .strip_prefix("subscriptions(")
+        .and_then(|k| k.strip_suffix(')'))
+        .map(|k| k.trim_matches('\''))
+        .unwrap_or("");
+    let found = sim
+        .journal()
+        .subscriptions
+        .iter()
+        .find(|s| s.id == id)
+        .cloned();
+    let Some(current) = found else {
+        return odata_error(
+            StatusCode::NOT_FOUND,
+            "BadRequest_NotFound",
+            &format!("The subscription '{id}' does not exist."),
+        );
     };
-    (StatusCode::CREATED, axum::Json(subscription_json(&s))).into_response()
+    if if_match != Some(etag(&current).as_str()) && if_match != Some("*") {
+        return odata_error(
+            StatusCode::PRECONDITION_FAILED,
+            "Request_EntityChanged",
+            "Another user has already changed the record.",
+        );
+    }
+    let url = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("notificationUrl")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or(current.notification_url.clone());
+    if let Err(refused) = handshake(sim, &url).await {
+        return refused;
+    }
+    let mut j = sim.journal_mut();
+    let now = j.tick(&sim.world);
+    let Some(s) = j.subscriptions.iter_mut().find(|s| s.id == id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    s.notification_url = url;
+    s.renewed_at = now;
+    s.version += 1;
+    axum::Json(subscription_json(s)).into_response()
 }
 
 /// `GET /_sim/subscriptions`: every subscription (simulator control, for tests).
@@ -166,7 +236,7 @@ pub async fn notify(sim: &Sim, changed: Changed<'_>) -> usize {
         let body = json!({ "value": [{
             "subscriptionId": s.id,
             "clientState": s.client_state,
-            "expirationDateTime": (s.created_at + chrono::Duration::days(3)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "expirationDateTime": expires(&s),
             "resource": one,
             "changeType": "updated",
             "lastModifiedDateTime": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
