@@ -431,3 +431,53 @@ impl Hub {
         futures::future::join_all(tasks).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    fn problems(text: &str) -> String {
+        match crate::Config::parse("test.toml", text, &|_| None) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn bad_realtime_settings_are_named_with_their_line() {
+        let e = problems("[realtime]\npoll_interval = \"10ms\"\nmax_feeds = 0\n");
+        assert!(e.contains("test.toml:2:"), "{e}");
+        assert!(e.contains("realtime.poll_interval"), "{e}");
+        assert!(e.contains("at least \"100ms\""), "{e}");
+        assert!(
+            e.contains("test.toml:3:") && e.contains("realtime.max_feeds"),
+            "{e}"
+        );
+        let e = problems("[realtime]\npoll_interval = \"often\"\n");
+        assert!(
+            e.contains("test.toml:2:") && e.contains("`often` is not a duration"),
+            "{e}"
+        );
+    }
+
+    #[cfg(feature = "business-central")]
+    #[test]
+    fn business_central_webhooks_need_their_secret() {
+        let erp = "[connectors.erp]\nkind = \"business-central\"\ntenant = \"t\"\ncompany_id = \"6f1c3e2a-1b2c-4d5e-8f90-0a1b2c3d4e5f\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+        let e = problems(&format!(
+            "{erp}webhook_url = \"https://gw.example.com/webhooks/erp\"\n"
+        ));
+        assert!(
+            e.contains("client_state") && e.contains("must be set with webhook_url"),
+            "{e}"
+        );
+        let e = problems(&format!("{erp}client_state = \"x\"\n"));
+        assert!(e.contains("is set without webhook_url"), "{e}");
+        let e = problems(&format!(
+            "{erp}webhook_url = \"not a url\"\nclient_state = \"x\"\nwebhook_renew_seconds = 259200\n"
+        ));
+        assert!(
+            e.contains("webhook_url") && e.contains("not an absolute http(s) URL"),
+            "{e}"
+        );
+        assert!(e.contains("webhook_renew_seconds"), "{e}");
+    }
+}
