@@ -17,9 +17,7 @@ pub mod subscription;
 
 use crate::config::ServerConfig;
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, LruCacheStorage,
-};
+use async_graphql::extensions::apollo_persisted_queries::ApolloPersistedQueries;
 use async_graphql::{Context, Interface, Object, Result, Schema, ID};
 use customer::Customer;
 use ids::NodeType;
@@ -444,8 +442,12 @@ pub fn mark_stale(resp: &mut async_graphql::Response, log: &loaders::StaleLog) {
     }
 }
 
-/// Builds the schema with the server's limits.
-pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
+/// Builds the schema with the server's limits; persisted queries are shared through `redis`
+/// when given.
+pub fn build_schema(
+    server: &ServerConfig,
+    redis: Option<Arc<crate::replicas::Redis>>,
+) -> CommerceSchema {
     let mut b = Schema::build(Query, journey::Mutation, subscription::Subscription)
         .register_output_type::<Node>()
         .limit_depth(server.max_depth)
@@ -453,7 +455,9 @@ pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
             max: server.max_aliases,
         })
         // Automatic persisted queries: clients send a query's hash instead of its text.
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)))
+        .extension(ApolloPersistedQueries::new(
+            crate::replicas::PersistedQueries::new(redis),
+        ))
         .limit_complexity(server.max_complexity);
     if !server.introspection {
         b = b.disable_introspection();
