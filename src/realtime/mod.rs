@@ -388,6 +388,8 @@ impl Hub {
                     self.stock.poke(sku);
                 }
                 Change::AnyStock => {
+                    // This replica's entries; a shared Redis level keeps its own until their
+                    // TTL (they carry no SKU list to delete by).
                     self.gateway.caches.stock.clear();
                     if let Some(r) = &self.gateway.caches.responses {
                         r.clear();
