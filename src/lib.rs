@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod graph;
 #[cfg(feature = "otel")]
 pub mod otel;
+pub mod realtime;
 pub mod recommend;
 pub mod replicas;
 pub mod response_cache;

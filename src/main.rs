@@ -382,6 +382,12 @@ async fn run(
             match listener {
                 Some(listener) => {
                     println!("GraphQL and IDE: http://{addr}/graphql");
+                    if let Some(erp) = stack.members.iter().find(|m| m.kind == "business-central") {
+                        println!(
+                            "Subscriptions: ws://{addr}/graphql or Accept: text/event-stream; the ERP calls back when an order placed here ships: curl -X POST {}/_sim/orders/<number>/ship -H 'content-type: application/json' -d '{{\"carrier\":\"PostNord\",\"trackingNumber\":\"00370712345678901234\"}}'",
+                            erp.simulator.base_url()
+                        );
+                    }
                     print_tokens(&stack);
                     samlet::serve(config, listener, shutdown).await?;
                 }

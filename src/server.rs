@@ -39,10 +39,12 @@ pub const CUSTOMER_GROUP_HEADER: &str = "samlet-customer-group";
 
 #[derive(Clone)]
 pub(crate) struct AppState {
-    schema: CommerceSchema,
+    pub(crate) schema: CommerceSchema,
     pub(crate) gateway: Arc<Gateway>,
     ide: bool,
     auth: Option<Arc<crate::auth::Authenticator>>,
+    /// The feeds behind subscriptions.
+    pub(crate) hub: Arc<crate::realtime::Hub>,
 }
 
 /// Everything the server needs, built once.
@@ -72,18 +74,22 @@ impl App {
         };
         // Probing needs a runtime; `App::new` outside one (e.g. building a router in a unit
         // test) just skips it.
-        let tasks = match tokio::runtime::Handle::try_current() {
-            Ok(rt) if config.server.dashboard => {
-                vec![rt.spawn(gateway.telemetry.clone().probe_loop())]
+        let hub = crate::realtime::Hub::new(gateway.clone(), &config.realtime);
+        let mut tasks = Vec::new();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            if config.server.dashboard {
+                tasks.push(rt.spawn(gateway.telemetry.clone().probe_loop()));
             }
-            _ => Vec::new(),
-        };
+            // Vendors validate the webhook URL while registering it: this runs beside serving.
+            tasks.push(rt.spawn(hub.clone().register_webhooks()));
+        }
         Ok(App {
             state: AppState {
                 schema,
                 gateway,
                 ide: config.server.ide,
                 auth,
+                hub,
             },
             config,
             tasks,
@@ -95,12 +101,16 @@ impl App {
         let mut router = Router::new()
             .route(
                 "/graphql",
-                get(graphql_get)
+                get(crate::realtime::transport::get_or_upgrade)
                     .post(graphql_post)
                     .layer(axum::middleware::from_fn(require_json)),
             )
             .route("/health", get(|| async { "ok" }))
-            .route("/ready", get(ready));
+            .route("/ready", get(ready))
+            .route(
+                "/webhooks/{connector}",
+                axum::routing::post(crate::realtime::webhooks::receive),
+            );
         if self.config.server.dashboard {
             router = router.merge(crate::dashboard::routes());
         }
@@ -125,8 +135,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = App::new(config)?;
+    let hub = app.state.hub.clone();
     axum::serve(listener, app.router())
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Subscriptions end, so their event streams do not hold the drain open.
+            hub.close();
+        })
         .await?;
     Ok(())
 }
@@ -179,7 +194,7 @@ pub fn request_context(
 }
 
 /// A request refused before it runs: a GraphQL error body with `code` in its extensions.
-fn refuse(status: StatusCode, code: &'static str, msg: String) -> Response {
+pub(crate) fn refuse(status: StatusCode, code: &'static str, msg: String) -> Response {
     let err = async_graphql::ServerError::new(msg, None);
     let mut resp = async_graphql::Response::from_errors(vec![err]);
     resp.extensions
@@ -203,6 +218,32 @@ async fn authenticate(
     headers: &HeaderMap,
     cx: &mut RequestContext,
 ) -> Result<(), Response> {
+    authorize(state, headers, cx)
+        .await
+        .map_err(|r| refuse(r.status, r.code, r.message))
+}
+
+/// Why a caller was refused before anything ran.
+pub(crate) struct Refusal {
+    /// 401 or 403.
+    pub(crate) status: StatusCode,
+    /// The GraphQL error code.
+    pub(crate) code: &'static str,
+    /// What was wrong (never the token).
+    pub(crate) message: String,
+}
+
+/// [`authenticate`] for transports that report refusals their own way (WebSocket).
+pub(crate) async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    cx: &mut RequestContext,
+) -> Result<(), Refusal> {
+    let refuse = |status, code, message| Refusal {
+        status,
+        code,
+        message,
+    };
     let token = match header(headers, "authorization") {
         None => None,
         Some(v) => match v.split_once(' ') {
@@ -236,7 +277,11 @@ async fn authenticate(
         cx.caller = id.caller;
         token_group = id.customer_group;
     }
-    let forbidden = |msg: String| refuse(StatusCode::FORBIDDEN, graph::errors::FORBIDDEN, msg);
+    let forbidden = |msg: String| Refusal {
+        status: StatusCode::FORBIDDEN,
+        code: graph::errors::FORBIDDEN,
+        message: msg,
+    };
     match &cx.caller {
         Caller::StoreAssociate { store, .. } => match &cx.store {
             Some(asked) if asked != store => {
@@ -434,7 +479,7 @@ fn render(resp: async_graphql::Response, media: ResponseMedia) -> Response {
 }
 
 /// A request the server refuses before GraphQL sees it, as a GraphQL-shaped JSON error.
-fn request_error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn request_error(status: StatusCode, message: &str) -> Response {
     (
         status,
         [(
@@ -529,10 +574,13 @@ async fn graphql_post(
     headers: HeaderMap,
     req: GraphQLRequest<BadRequestBody>,
 ) -> Response {
+    if crate::realtime::transport::wants_event_stream(&headers) {
+        return crate::realtime::transport::sse(&state, &headers, req.into_inner()).await;
+    }
     execute(&state, &headers, req.into_inner()).await
 }
 
-async fn graphql_get(
+pub(crate) async fn graphql_get(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: axum::http::Uri,
@@ -543,6 +591,8 @@ async fn graphql_get(
             Html(
                 GraphiQLSource::build()
                     .endpoint("/graphql")
+                    // Subscriptions over WebSocket; the Headers tab goes into connection_init.
+                    .subscription_endpoint("/graphql")
                     .title("Samlet")
                     .finish(),
             )
@@ -567,6 +617,9 @@ async fn graphql_get(
                 axum::http::HeaderValue::from_static("POST"),
             );
             resp
+        }
+        Ok(req) if crate::realtime::transport::wants_event_stream(&headers) => {
+            crate::realtime::transport::sse(&state, &headers, req).await
         }
         Ok(req) => execute(&state, &headers, req).await,
         Err(e) => request_error(

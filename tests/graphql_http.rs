@@ -1,6 +1,6 @@
 //! GraphQL over HTTP, checked by other people's code: the `graphql-http` audit suite (the
-//! reference implementation's checks of the GraphQL-over-HTTP spec) and the `graphql-request`
-//! client, both from npm (pinned in tests/npm/package-lock.json), run against the demo gateway
+//! reference implementation's checks of the GraphQL-over-HTTP spec), the `graphql-request`
+//! client and the `graphql-ws` client (a subscription over WebSocket), all from npm (pinned in tests/npm/package-lock.json), run against the demo gateway
 //! over real HTTP. Plus the media-type negotiation and CSRF rules, asked directly.
 
 #![cfg(feature = "demo")]
@@ -94,12 +94,31 @@ async fn every_must_of_the_graphql_over_http_audit_passes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_graphql_request_client_reads_the_demo_and_sees_errors() {
+async fn npm_clients_read_the_demo_see_errors_and_watch_an_order_ship() {
     let g = Running::start(Stack::A).await;
     let w = g.world().clone();
     let truth = w.product(42, "");
     let sku = truth.variants[1].sku.clone();
-    let input = json!({ "code": truth.id.as_str(), "sku": sku.as_str() });
+    // An order of customer 12 that the client watches (as that customer) while it ships.
+    let place = r#"mutation($n: String!, $lines: [LineInput!]!) {
+      placeOrder(customerNumber: $n, lines: $lines, idempotencyKey: "npm-client-1",
+        fulfilment: { mode: HOME_DELIVERY, address: { street: "Strøget 1", postalCode: "1160", city: "København", countryCode: "DK" } }) { number } }"#;
+    let customer = samlet_testkit::World::customer_number(12);
+    let placed = g
+        .data(
+            place,
+            json!({ "n": customer.as_str(), "lines": [{ "sku": sku.as_str(), "quantity": "1" }] }),
+        )
+        .await;
+    let order = placed["placeOrder"]["number"].as_str().unwrap().to_owned();
+    let erp = g.stack.simulator("erp").unwrap().base_url();
+    let input = json!({
+        "code": truth.id.as_str(),
+        "sku": sku.as_str(),
+        "order": order,
+        "token": g.stack.mint(json!({ "role": "customer", "sub": customer.as_str() })),
+        "ship": format!("{erp}/_sim/orders/{order}/ship"),
+    });
     let out = node(
         "client.mjs",
         vec![format!("{}/graphql", g.url), input.to_string()],
@@ -155,6 +174,21 @@ async fn a_graphql_request_client_reads_the_demo_and_sees_errors() {
             .unwrap()
             .contains("first"),
         "{v:#}"
+    );
+
+    // The subscription: the order as it was, then shipped (the ERP's webhook reached it).
+    let seen = v["subscription"].as_array().expect("subscription events");
+    assert_eq!(
+        seen.first().map(|o| &o["status"]),
+        Some(&json!("OPEN")),
+        "{v:#}"
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(last["number"], order.as_str(), "{v:#}");
+    assert_eq!(last["status"], "SHIPPED", "{v:#}");
+    assert_eq!(
+        last["shipments"][0]["trackingNumber"],
+        "00370712345678901234"
     );
 }
 

@@ -45,6 +45,8 @@ pub struct Config {
     pub recommendations: crate::recommend::RecommendationsConfig,
     /// Trace export (`[telemetry]`).
     pub telemetry: crate::trace::TelemetryConfig,
+    /// How subscriptions are fed (`[realtime]`).
+    pub realtime: crate::realtime::RealtimeConfig,
 }
 
 /// The shared cache (`[cache]`), per capability. Customer-private data is never cached.
@@ -278,6 +280,9 @@ struct RawConfig {
     /// OpenTelemetry trace export over OTLP/HTTP (`[telemetry]`).
     #[serde(default)]
     telemetry: crate::trace::TelemetryConfig,
+    /// How subscriptions are fed (`[realtime]`).
+    #[serde(default)]
+    realtime: crate::realtime::RealtimeConfig,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -637,6 +642,9 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
     for (path, message) in raw.telemetry.problems() {
         problems.push(locate::key(text, &path, &message));
     }
+    for (path, message) in raw.realtime.problems() {
+        problems.push(locate::key(text, &path, &message));
+    }
     Config {
         server: raw.server,
         defaults: raw.defaults,
@@ -648,6 +656,7 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
         redis,
         recommendations: raw.recommendations,
         telemetry: raw.telemetry,
+        realtime: raw.realtime,
     }
 }
 

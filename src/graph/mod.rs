@@ -13,11 +13,12 @@ pub mod money;
 pub mod order;
 pub mod product;
 pub mod recommend;
+pub mod subscription;
 
 use crate::config::ServerConfig;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::extensions::apollo_persisted_queries::ApolloPersistedQueries;
-use async_graphql::{Context, EmptySubscription, Interface, Object, Result, Schema, ID};
+use async_graphql::{Context, Interface, Object, Result, Schema, ID};
 use customer::Customer;
 use ids::NodeType;
 use loaders::{Cached, ProductBySku, Scope};
@@ -30,7 +31,7 @@ use samlet_connector::paging::PageRequest;
 use std::sync::Arc;
 
 /// The schema type.
-pub type CommerceSchema = Schema<Query, journey::Mutation, EmptySubscription>;
+pub type CommerceSchema = Schema<Query, journey::Mutation, subscription::Subscription>;
 
 /// The most vendor pages one `products` page may walk (vendors with tiny page caps).
 const MAX_VENDOR_PAGES: usize = 100;
@@ -446,7 +447,7 @@ pub fn build_schema(
     server: &ServerConfig,
     redis: Option<Arc<crate::replicas::Redis>>,
 ) -> CommerceSchema {
-    let mut b = Schema::build(Query, journey::Mutation, EmptySubscription)
+    let mut b = Schema::build(Query, journey::Mutation, subscription::Subscription)
         .register_output_type::<Node>()
         .limit_depth(server.max_depth)
         .extension(limits::AliasLimit {
@@ -470,7 +471,7 @@ pub fn build_schema(
 
 /// The schema's SDL, as checked in at `schema/commerce.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query, journey::Mutation, EmptySubscription)
+    Schema::build(Query, journey::Mutation, subscription::Subscription)
         .register_output_type::<Node>()
         .finish()
         .sdl()

@@ -55,7 +55,31 @@ impl Running {
         let text = edit(&stack.config_text);
         let config = samlet::Config::parse("<test>", &text, &|_| None)
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let webhooks = text.contains("webhook_url");
         Running::serve(stack, listener, config)
+            .settled(webhooks)
+            .await
+    }
+
+    /// Waits (a few seconds at most) until the gateway has registered its webhooks with the
+    /// ERP simulator, then zeroes the simulators' counts, so tests that count upstream
+    /// requests never see the registration.
+    async fn settled(self, webhooks: bool) -> Running {
+        if let (true, Some(erp)) = (webhooks, self.stack.simulator("erp")) {
+            let url = format!("{}/_sim/subscriptions", erp.base_url());
+            for _ in 0..200 {
+                let listed = match self.http.get(&url).send().await {
+                    Ok(r) => r.json::<Value>().await.ok(),
+                    Err(_) => None,
+                };
+                if listed.is_some_and(|v| v["value"].as_array().is_some_and(|a| a.len() >= 2)) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            self.reset_counts();
+        }
+        self
     }
 
     fn serve(
@@ -93,7 +117,10 @@ impl Running {
             .expect("demo stack");
         let mut config = stack.config().expect("demo config is valid");
         edit(&mut config);
+        let webhooks = stack.config_text.contains("webhook_url");
         Running::serve(stack, listener, config)
+            .settled(webhooks)
+            .await
     }
 
     /// `Bearer <token>` for `claims` (see `DemoStack::mint`).

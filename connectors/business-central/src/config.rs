@@ -20,6 +20,12 @@ pub const DEFAULT_CUSTOM_API: &str = "samlet/commerce/v1.0";
 pub const MAX_PAGE_SIZE: u32 = 20_000;
 /// The warehouse that ships online orders.
 pub const DEFAULT_ONLINE_LOCATION: &str = "WH-ONLINE";
+/// Business Central expires webhook subscriptions after three days; they are renewed after two.
+pub const DEFAULT_WEBHOOK_RENEW_SECONDS: u64 = 2 * 24 * 3600;
+/// Three days, in seconds: a renewal must come sooner.
+const SUBSCRIPTION_LIFETIME_SECONDS: u64 = 3 * 24 * 3600;
+/// The longest `clientState` Business Central accepts on a webhook subscription.
+pub const MAX_CLIENT_STATE: usize = 2048;
 /// Business Central's documented per-user concurrency: more requests than this queue up.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 5;
 
@@ -87,6 +93,22 @@ pub struct BusinessCentralConfig {
     /// lines' `locationId`); click and collect and ship-from-store use the store's location.
     #[serde(default = "default_online_location")]
     pub online_location: String,
+    /// Where Business Central sends change notifications: the gateway's public
+    /// `/webhooks/{instance name}` URL, e.g. `"https://gateway.example.com/webhooks/erp"`. With
+    /// it, the connector registers webhook subscriptions (sales orders and the extension's
+    /// stock page) when the gateway starts; without it, order and stock subscriptions are fed
+    /// by polling (`[realtime] poll_interval`).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The shared secret Business Central echoes as `clientState` in every notification,
+    /// checked in constant time; required with `webhook_url` (at most 2048 characters). Write
+    /// `"${BC_WEBHOOK_CLIENT_STATE}"` rather than the value itself.
+    #[serde(default)]
+    pub client_state: Option<Secret>,
+    /// Seconds between renewals of the webhook subscriptions (Business Central expires them
+    /// after three days), 1..=259199; two days by default.
+    #[serde(default = "default_webhook_renew_seconds")]
+    pub webhook_renew_seconds: u64,
 }
 
 fn default_environment() -> String {
@@ -115,6 +137,9 @@ fn default_page_size() -> u32 {
 }
 fn default_online_location() -> String {
     DEFAULT_ONLINE_LOCATION.to_owned()
+}
+fn default_webhook_renew_seconds() -> u64 {
+    DEFAULT_WEBHOOK_RENEW_SECONDS
 }
 fn default_max_concurrent_requests() -> u32 {
     DEFAULT_MAX_CONCURRENT_REQUESTS
@@ -206,6 +231,36 @@ impl BusinessCentralConfig {
                 format!(
                     "`{}` is not a location code (at most 10 characters); write the code of the warehouse that ships online orders, e.g. \"{DEFAULT_ONLINE_LOCATION}\"",
                     self.online_location
+                ),
+            ));
+        }
+        match (&self.webhook_url, &self.client_state) {
+            (Some(url), state) => {
+                check_url("webhook_url", url, &mut problems);
+                match state.as_ref().map(|s| s.expose().trim().len()) {
+                    None | Some(0) => problems.push(ConfigProblem::new(
+                        "client_state",
+                        "must be set with webhook_url: the secret Business Central echoes in every notification; write \"${BC_WEBHOOK_CLIENT_STATE}\"",
+                    )),
+                    Some(n) if n > MAX_CLIENT_STATE => problems.push(ConfigProblem::new(
+                        "client_state",
+                        format!("is {n} characters; Business Central takes at most {MAX_CLIENT_STATE}"),
+                    )),
+                    Some(_) => {}
+                }
+            }
+            (None, Some(_)) => problems.push(ConfigProblem::new(
+                "client_state",
+                "is set without webhook_url; give webhook_url too (the gateway's /webhooks/{instance} URL) or remove it",
+            )),
+            (None, None) => {}
+        }
+        if !(1..SUBSCRIPTION_LIFETIME_SECONDS).contains(&self.webhook_renew_seconds) {
+            problems.push(ConfigProblem::new(
+                "webhook_renew_seconds",
+                format!(
+                    "{} is not below three days ({SUBSCRIPTION_LIFETIME_SECONDS} s), after which Business Central drops a subscription; write e.g. {DEFAULT_WEBHOOK_RENEW_SECONDS}",
+                    self.webhook_renew_seconds
                 ),
             ));
         }

@@ -35,6 +35,9 @@
 //! | `page_size` | `5000` | `Prefer: odata.maxpagesize` (1..=20000) |
 //! | `max_concurrent_requests` | `5` | requests in flight (Business Central runs 5 per user at once) |
 //! | `online_location` | `"WH-ONLINE"` | location code of the warehouse that ships home deliveries |
+//! | `webhook_url` | none | the gateway's `/webhooks/{instance}` URL: with it, webhook subscriptions for `salesOrders` and `itemStockByLocation` are registered at start (see [`webhooks`]) |
+//! | `webhook_renew_seconds` | `172800` (two days) | how often the subscriptions are renewed (`PATCH`; Business Central drops them after three days) |
+//! | `client_state` | none | the secret echoed in every notification (required with `webhook_url`); write `"${BC_WEBHOOK_CLIENT_STATE}"` |
 //!
 //! # The wire
 //! - Auth: Entra ID client credentials, `POST {authority_url}/{tenant}/oauth2/v2.0/token`
@@ -157,11 +160,21 @@
 //! field), `$expand` (nested), `$select`, `$orderby`, `$top`, server-driven paging with
 //! `Prefer: odata.maxpagesize` (capped at 20,000, echoed in `Preference-Applied`) and
 //! `@odata.nextLink`, and OData error bodies (also for injected faults). Not simulated:
-//! `$batch`, `$skip`, `$count`, `$metadata`, single entities by key, webhooks, ETag
+//! `$batch`, `$skip`, `$count`, `$metadata`, single entities by key, ETag
 //! preconditions on GET, the per-user request quotas (only injected 429s), date-typed filter
 //! semantics (dates compare as text), and `$orderby` on an unfiltered scan of a large entity
 //! set (answered with 501). The error codes for 429 and 503 are approximations (Microsoft
 //! documents the statuses, not the codes).
+//!
+//! Webhooks: `POST .../api/v2.0/subscriptions` does the `validationToken` handshake with the
+//! notification URL before it answers 201 (a URL that does not echo the token is refused with
+//! 400), and the simulator POSTs notifications to every matching subscription when the
+//! warehouse stand-in ships an order (`POST /_sim/orders/{number}/ship`: the sales order) or
+//! stock is counted (`POST /_sim/stock/{sku}` with `{"location", "onHand"}`: the
+//! `itemStockByLocation` row). It delivers at once, one notification per change, rather
+//! than batched after ~30 s; `PATCH subscriptions('{id}')` with `If-Match` renews (with the
+//! handshake); subscriptions do not actually expire, and failed deliveries are not retried. `GET /_sim/subscriptions` lists
+//! the subscriptions (tests wait for the gateway's).
 //!
 //! Writes: the simulator keeps quotes, placed orders and reservations in memory behind a
 //! lock, layered over the world (numbers `SQ0000001`.. and `SO` after the world's orders, ids
@@ -195,11 +208,13 @@ mod orders;
 mod placement;
 mod prices;
 pub mod simulator;
+pub mod webhooks;
 
 pub use client::BusinessCentralClient;
 pub use config::BusinessCentralConfig;
 
 use samlet_connector::prelude::*;
+use std::sync::Arc;
 
 /// The connector kind in configuration.
 pub const KIND: &str = "business-central";
@@ -241,6 +256,13 @@ pub fn connect(
     c.locations = Some(client.clone());
     c.orders = Some(client.clone());
     c.offers = Some(client.clone());
+    if let (Some(url), Some(state)) = (&config.webhook_url, &config.client_state) {
+        c.change_feed = Some(Arc::new(webhooks::BusinessCentralWebhooks::new(
+            client.clone(),
+            url.clone(),
+            state.clone(),
+        )));
+    }
     c.order_placement = Some(client);
     Ok(c)
 }

@@ -415,6 +415,8 @@ pub struct Connector {
     pub marketing_events: Option<Arc<dyn MarketingSink>>,
     /// Vouchers, if served.
     pub vouchers: Option<Arc<dyn VoucherStore>>,
+    /// Change notification (webhooks), if the vendor has it and it is configured.
+    pub change_feed: Option<Arc<dyn crate::change::ChangeFeed>>,
 }
 
 impl Connector {
@@ -434,6 +436,7 @@ impl Connector {
             order_placement: None,
             marketing_events: None,
             vouchers: None,
+            change_feed: None,
         }
     }
 

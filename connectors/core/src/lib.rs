@@ -9,6 +9,7 @@
 //! Connector authors start from [`prelude`].
 
 pub mod capability;
+pub mod change;
 pub mod config;
 pub mod context;
 pub mod error;
@@ -27,6 +28,7 @@ pub use error::{ConnectorError, ErrorKind};
 /// Everything a connector author needs, in one import.
 pub mod prelude {
     pub use crate::capability::*;
+    pub use crate::change::*;
     pub use crate::config::*;
     pub use crate::context::*;
     pub use crate::error::*;

@@ -405,7 +405,8 @@ fn texts(values: Vec<Value>) -> Vec<String> {
 }
 
 /// A world SKU `P000042-OAK` as item number and variant code.
-fn split_sku(sku: &Sku) -> (&str, &str) {
+/// Item No. and Variant Code of a SKU.
+pub fn split_sku(sku: &Sku) -> (&str, &str) {
     sku.as_str().split_once('-').unwrap_or((sku.as_str(), ""))
 }
 
@@ -642,7 +643,7 @@ fn stock_rows(db: &Db, i: u32) -> Vec<Value> {
                 "itemNumber": item,
                 "variantCode": variant,
                 "locationCode": level.location.as_str(),
-                "inventory": level.on_hand,
+                "inventory": db.journal.on_hand(sku.as_str(), level.location.as_str(), level.on_hand),
                 "reservedQuantity": level.reserved + extra,
             }));
         }
@@ -799,6 +800,11 @@ fn order_groups(db: &Db) -> u64 {
 }
 
 /// The scan group of a placed order.
+/// The SystemId of a placed order.
+pub fn placed_order_guid(w: &World, o: &PlacedOrder) -> String {
+    guid(K_ORDER, u64::from(w.order_count()) + o.seq)
+}
+
 fn placed_index(db: &Db, o: &PlacedOrder) -> u64 {
     u64::from(db.world.order_count()) + o.seq
 }
@@ -813,6 +819,13 @@ fn orders_lookup(db: &Db, f: &Expr, row: fn(&Db, u64) -> Option<Value>) -> Optio
                 Some(j) => Some(u64::from(j)),
                 None => db.journal.order(n).map(|o| placed_index(db, o)),
             })
+            .collect()
+    } else if let Some(v) = f.pinned("id") {
+        let total = u64::from(w.order_count()) + placed.len() as u64;
+        texts(v)
+            .iter()
+            .filter_map(|id| parse_guid(K_ORDER, &id.to_ascii_lowercase()))
+            .filter(|&j| j < total)
             .collect()
     } else if let Some(v) = f.pinned("customerNumber") {
         let numbers = texts(v);

@@ -166,6 +166,23 @@ pub struct PostedShipment {
     pub tracking_address: String,
 }
 
+/// A webhook subscription.
+#[derive(Debug, Clone)]
+pub struct WebhookSubscription {
+    /// `subscriptionId`.
+    pub id: String,
+    /// Where notifications go.
+    pub notification_url: String,
+    /// The entity set watched, e.g. `api/v2.0/companies(..)/salesOrders`.
+    pub resource: String,
+    /// Echoed in every notification.
+    pub client_state: String,
+    /// When it was made or last renewed (it expires three days later).
+    pub renewed_at: DateTime<Utc>,
+    /// Bumped by every renewal (for ETags).
+    pub version: u64,
+}
+
 /// Everything written through the simulator.
 #[derive(Debug, Default)]
 pub struct Journal {
@@ -175,6 +192,11 @@ pub struct Journal {
     pub orders: Vec<PlacedOrder>,
     /// Reserved quantity per (SKU, location code) on top of the world's.
     reserved: HashMap<(String, String), i64>,
+    /// On-hand quantity per (SKU, location code) counted through `/_sim/stock`, replacing the
+    /// world's.
+    pub counted: HashMap<(String, String), i64>,
+    /// Webhook subscriptions (`POST subscriptions`).
+    pub subscriptions: Vec<WebhookSubscription>,
     /// Seconds the simulator's clock has moved past the world's "now".
     ticks: i64,
     /// Responses of this many coming writes are lost after the write commits.
@@ -218,6 +240,14 @@ impl Journal {
             .unwrap_or(0)
     }
 
+    /// On-hand quantity: as counted through `/_sim/stock`, else the world's `world_on_hand`.
+    pub fn on_hand(&self, sku: &str, location: &str, world_on_hand: i64) -> i64 {
+        self.counted
+            .get(&(sku.to_owned(), location.to_owned()))
+            .copied()
+            .unwrap_or(world_on_hand)
+    }
+
     /// Reserves what is available of each line at its location (Business Central's automatic
     /// reservation reserves what it can; the rest stays unreserved).
     pub fn reserve(&mut self, world: &World, lines: &[DocLine]) {
@@ -232,7 +262,8 @@ impl Journal {
                 .and_then(|v| v.into_iter().find(|s| s.location.as_str() == l.location));
             let Some(level) = level else { continue };
             let already = self.reserved(&sku, &l.location);
-            let available = (level.on_hand - level.reserved - already).max(0);
+            let on_hand = self.on_hand(&sku, &l.location, level.on_hand);
+            let available = (on_hand - level.reserved - already).max(0);
             let wanted = i64::try_from(l.quantity.trunc()).unwrap_or(0).max(0);
             let take = wanted.min(available);
             if take > 0 {

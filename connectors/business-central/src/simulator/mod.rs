@@ -20,6 +20,7 @@
 mod entities;
 mod journal;
 mod odata;
+mod webhooks;
 mod writes;
 
 use crate::config::{BusinessCentralConfig, DEFAULT_CUSTOM_API, DEFAULT_SCOPE};
@@ -59,6 +60,8 @@ struct Sim {
     world: Arc<World>,
     tokens: Arc<TokenIssuer>,
     journal: Arc<RwLock<Journal>>,
+    /// Sends webhook handshakes and notifications.
+    http: reqwest::Client,
 }
 
 impl Sim {
@@ -137,11 +140,17 @@ async fn start_full(
         world,
         tokens: tokens.clone(),
         journal: journal.clone(),
+        http: reqwest::Client::new(),
     };
     let router = Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/v2.0/{*rest}", any(api))
         .route("/_sim/orders/{number}/ship", post(ship))
+        .route("/_sim/stock/{sku}", post(count_stock))
+        .route(
+            "/_sim/subscriptions",
+            axum::routing::get(|State(sim): State<Sim>| async move { webhooks::list(&sim) }),
+        )
         .fallback(|uri: Uri| async move {
             odata_error(
                 StatusCode::NOT_FOUND,
@@ -179,22 +188,76 @@ async fn ship(
     if carrier.is_empty() || tracking_number.is_empty() {
         return (StatusCode::BAD_REQUEST, "give carrier and trackingNumber").into_response();
     }
-    let mut j = sim.journal_mut();
-    let now = j.tick(&sim.world);
-    let Some(o) = j.orders.iter_mut().find(|o| o.number == number) else {
-        return (StatusCode::NOT_FOUND, "no placed order has that number").into_response();
+    let id = {
+        let mut j = sim.journal_mut();
+        let now = j.tick(&sim.world);
+        let Some(o) = j.orders.iter_mut().find(|o| o.number == number) else {
+            return (StatusCode::NOT_FOUND, "no placed order has that number").into_response();
+        };
+        o.shipment = Some(journal::PostedShipment {
+            number: format!("PS-{number}"),
+            shipped_at: now,
+            carrier,
+            tracking_address: match url.strip_suffix(&tracking_number) {
+                Some(prefix) => format!("{prefix}%1"),
+                None => url,
+            },
+            tracking_number,
+        });
+        o.version += 1;
+        entities::placed_order_guid(&sim.world, o)
     };
-    o.shipment = Some(journal::PostedShipment {
-        number: format!("PS-{number}"),
-        shipped_at: now,
-        carrier,
-        tracking_address: match url.strip_suffix(&tracking_number) {
-            Some(prefix) => format!("{prefix}%1"),
-            None => url,
+    // Business Central notifies subscribers of the changed sales order.
+    webhooks::notify(&sim, webhooks::Changed::SalesOrder(&id)).await;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The simulator's stand-in for a stock count: sets the on-hand quantity of a SKU at a
+/// location (as posting an item journal would) and notifies webhook subscribers of the
+/// extension's stock page. Not part of Business Central's API: `POST /_sim/stock/{sku}` with
+/// `{"location": "DK-CPH", "onHand": 12}`.
+async fn count_stock(
+    State(sim): State<Sim>,
+    axum::extract::Path(sku): axum::extract::Path<String>,
+    axum::Json(body): axum::Json<serde_json::Value>,
+) -> Response {
+    let location = body
+        .get("location")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_owned();
+    let Some(on_hand) = body
+        .get("onHand")
+        .and_then(|v| v.as_i64())
+        .filter(|n| *n >= 0)
+    else {
+        return (StatusCode::BAD_REQUEST, "give onHand, a whole number >= 0").into_response();
+    };
+    let stocked = sim
+        .world
+        .stock(&samlet_connector::ids::Sku::new(sku.as_str()))
+        .is_some_and(|levels| levels.iter().any(|l| l.location.as_str() == location));
+    if !stocked {
+        return (
+            StatusCode::NOT_FOUND,
+            "no stock row for that SKU and location",
+        )
+            .into_response();
+    }
+    sim.journal_mut()
+        .counted
+        .insert((sku.clone(), location.clone()), on_hand);
+    let sku = samlet_connector::ids::Sku::new(sku.as_str());
+    let (item, variant) = entities::split_sku(&sku);
+    webhooks::notify(
+        &sim,
+        webhooks::Changed::Stock {
+            item,
+            variant,
+            location: &location,
         },
-        tracking_number,
-    });
-    o.version += 1;
+    )
+    .await;
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -424,6 +487,17 @@ async fn api(
     match path {
         ["companies"] if route == Route::Standard && method == Method::GET => {
             companies(&uri, &headers)
+        }
+        ["subscriptions"] if route == Route::Standard && method == Method::POST => {
+            webhooks::subscribe(&sim, &body).await
+        }
+        [one]
+            if route == Route::Standard
+                && method == Method::PATCH
+                && one.starts_with("subscriptions(") =>
+        {
+            let if_match = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok());
+            webhooks::renew(&sim, one, if_match, &body).await
         }
         [company, rest @ ..] if method != Method::GET => {
             if let Some(resp) = check_company(company, &uri) {
