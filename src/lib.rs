@@ -12,6 +12,7 @@ mod dashboard;
 pub mod demo;
 pub mod gateway;
 pub mod graph;
+pub mod intake;
 pub mod recommend;
 pub mod replicas;
 pub mod response_cache;
