@@ -494,8 +494,13 @@ async fn graphql_post(State(state): State<AppState>, req: axum::extract::Request
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            // The limit's error, however deep the body wrappers nest it.
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            let mut too_large = false;
+            while let Some(c) = cause {
+                too_large |= c.is::<http_body_util::LengthLimitError>();
+                cause = c.source();
+            }
             return if too_large {
                 crate::intake::payload_too_large()
             } else {
