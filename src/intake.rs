@@ -13,6 +13,7 @@
 
 use crate::config::ServerConfig;
 use crate::graph::errors::BAD_USER_INPUT;
+use crate::graph::limits::Operation;
 use crate::server::{is_mutation, refuse, request_error, ResponseMedia};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
@@ -95,7 +96,10 @@ pub fn intake(
                 .insert(axum::http::header::ALLOW, HeaderValue::from_static("POST"));
             return Err(Box::new(resp));
         }
-        Operations::Single(Box::new(req))
+        Operations::Single(Box::new(req.data(Operation {
+            via_get: true,
+            ..Operation::default()
+        })))
     } else {
         let mut resp = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -133,6 +137,11 @@ pub fn intake(
     Ok(Intake { media, operations })
 }
 
+/// Attaches [`Operation`] (by POST) to a request read from a body.
+fn posted(r: async_graphql::Request) -> async_graphql::Request {
+    r.data(Operation::default())
+}
+
 /// A POST body: one JSON object, or (batching on) a JSON array of at most `max_batch`.
 fn read_body(body: &[u8], max_batch: usize) -> Result<Operations, Refusal> {
     let not_graphql = |e: serde_json::Error| {
@@ -147,7 +156,7 @@ fn read_body(body: &[u8], max_batch: usize) -> Result<Operations, Refusal> {
         .is_some_and(|b| *b == b'[');
     if !is_array {
         return serde_json::from_slice(body)
-            .map(|r| Operations::Single(Box::new(r)))
+            .map(|r| Operations::Single(Box::new(posted(r))))
             .map_err(not_graphql);
     }
     if max_batch == 0 {
@@ -175,7 +184,7 @@ fn read_body(body: &[u8], max_batch: usize) -> Result<Operations, Refusal> {
             ),
         )));
     }
-    Ok(Operations::Batch(ops))
+    Ok(Operations::Batch(ops.into_iter().map(posted).collect()))
 }
 
 /// 413 for a body over `server.max_body_bytes`.

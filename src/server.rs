@@ -336,8 +336,14 @@ async fn execute_one(
     }
     // Never a mutation's answer (parsed only on a miss).
     let cache_key = cache_key.filter(|_| !is_mutation(&req));
+    let mutation = req
+        .data
+        .get(&std::any::TypeId::of::<graph::limits::Operation>())
+        .and_then(|d| d.downcast_ref::<graph::limits::Operation>())
+        .map(|op| op.is_mutation.clone());
     let resp = run(state, req, cx).await;
-    let shareable = resp.errors.is_empty();
+    let ran_mutation = mutation.is_some_and(|m| m.load(std::sync::atomic::Ordering::Relaxed));
+    let shareable = resp.errors.is_empty() && !ran_mutation;
     let out = render(resp, media);
     match (cache, cache_key) {
         (Some(c), Some(k)) if shareable && out.status().is_success() => c.store(k, out).await,
@@ -457,21 +463,12 @@ pub(crate) fn request_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// Whether the operation a request would run is a mutation.
+/// Whether the operation a request would run is a mutation (by its text: a request naming a
+/// persisted query by hash alone is checked once the schema resolved it, see
+/// [`graph::limits::Operation`]).
 pub(crate) fn is_mutation(req: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(doc) = async_graphql::parser::parse_query(&req.query) else {
-        return false;
-    };
-    match &doc.operations {
-        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(ops) => match &req.operation_name {
-            Some(name) => ops
-                .get(name.as_str())
-                .is_some_and(|op| op.node.ty == OperationType::Mutation),
-            None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
-        },
-    }
+    async_graphql::parser::parse_query(&req.query)
+        .is_ok_and(|doc| graph::limits::runs_mutation(&doc, req.operation_name.as_deref()))
 }
 
 /// Turns the body limit's own 413 (a declared `Content-Length` over the limit) into the

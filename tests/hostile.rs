@@ -303,6 +303,26 @@ async fn hostile_requests_are_refused_and_the_gateway_keeps_serving() {
     let (s, v) = post(&g, json!({ "extensions": pq })).await;
     assert_eq!(s, 200, "{v:#}");
     assert_eq!(v["data"], registered);
+
+    // A registered mutation named by its hash over GET is refused too, once its text is known.
+    let m = "mutation Ping { __typename }";
+    let pq = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(m) } });
+    let (s, v) = post(&g, json!({ "query": m, "extensions": pq })).await;
+    assert_eq!(s, 200, "{v:#}");
+    assert_eq!(v["data"]["__typename"], "Mutation", "{v:#}");
+    let r = g
+        .http
+        .get(format!("{}/graphql", g.url))
+        .header("accept", GQL)
+        .query(&[("extensions", pq.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    let e = only_error(&v);
+    assert_eq!(e["extensions"]["code"], "METHOD_NOT_ALLOWED", "{v:#}");
+    assert_eq!(e["message"], "mutations must be sent with POST", "{v:#}");
     still_serving(&g).await;
 }
 

@@ -15,8 +15,39 @@ use async_graphql::{Name, Request, ServerError, ServerResult, Value, Variables};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// What the HTTP layer knows about a request, attached to it as request data: whether it came
+/// by GET, and (set by [`DocumentLimits`] once persisted queries are resolved and the operation
+/// is known) whether it runs a mutation. A mutation named by a persisted-query hash over GET is
+/// refused here, where its text is finally known; the server never caches a mutation's answer.
+#[derive(Debug, Clone, Default)]
+pub struct Operation {
+    /// The request came by GET (which may not change anything).
+    pub via_get: bool,
+    /// Set when the operation to run is a mutation.
+    pub is_mutation: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Whether the operation `doc` runs (the one named, else the only one) is a mutation. With
+/// several operations and no name, whether any is.
+pub fn runs_mutation(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    use async_graphql::parser::types::OperationType;
+    match &doc.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops
+                .get(name)
+                .is_some_and(|op| op.node.ty == OperationType::Mutation),
+            None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
+        },
+    }
+}
+
 /// `extensions.code` of a document refused for its size (aliases, expanded selections).
 pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
+
+/// `extensions.code` of a mutation sent by GET (named by a persisted-query hash; with its text
+/// the HTTP layer answers `405` before the schema sees it).
+pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
 
 /// The arguments that size a page or list.
 pub const PAGE_ARGUMENTS: &[&str] = &["first", "last", "limit", "pageSize"];
@@ -282,8 +313,27 @@ impl Extension for DocumentLimits {
     ) -> ServerResult<Request> {
         let mut request = next.run(ctx, request).await?;
         let vars = request.variables.clone();
+        let name = request.operation_name.clone();
+        let op = request
+            .data
+            .get(&std::any::TypeId::of::<Operation>())
+            .and_then(|d| d.downcast_ref::<Operation>())
+            .cloned();
         // Parses once (the schema then reuses the document) or takes the persisted one.
-        self.check(request.parsed_query()?, &vars)?;
+        let doc = request.parsed_query()?;
+        self.check(doc, &vars)?;
+        if let Some(op) = op {
+            if runs_mutation(doc, name.as_deref()) {
+                if op.via_get {
+                    return Err(refusal(
+                        METHOD_NOT_ALLOWED,
+                        "mutations must be sent with POST".into(),
+                    ));
+                }
+                op.is_mutation
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         Ok(request)
     }
 }
