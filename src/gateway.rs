@@ -1,7 +1,7 @@
 //! The connected gateway: which connector instance serves each capability, built once at start
 //! from a validated [`Config`] and shared by every request.
 
-use crate::cache::CapabilityCache;
+use crate::cache::{BatchGroup, CapabilityCache, SecondLevel};
 use crate::config::{Config, ContextDefaults};
 use crate::graph::loaders::Failure;
 use anyhow::{anyhow, Context as _};
@@ -28,11 +28,37 @@ pub struct Served<T: ?Sized> {
 /// A product cache key: the channel selects the PIM's scope (texts per channel).
 pub type ProductKey<K> = (Channel, K);
 
+impl<K> BatchGroup for ProductKey<K> {
+    type Group = Channel;
+    fn group(&self) -> Channel {
+        self.0
+    }
+}
+
+/// Stock is the same in every context.
+impl BatchGroup for Sku {
+    type Group = ();
+    fn group(&self) {}
+}
+
+/// There is one list of locations.
+impl BatchGroup for () {
+    type Group = ();
+    fn group(&self) {}
+}
+
+impl BatchGroup for PriceCacheKey {
+    type Group = (Channel, Currency, Option<CustomerGroup>);
+    fn group(&self) -> Self::Group {
+        (self.channel, self.currency, self.group.clone())
+    }
+}
+
 /// A category's products in the PIM's order.
 pub type CategoryProducts = Arc<Vec<Arc<Product>>>;
 
 /// A price cache key: everything that changes a price, and nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct PriceCacheKey {
     /// The channel (price lists differ online and in store).
     pub channel: Channel,
@@ -63,15 +89,47 @@ pub struct Caches {
 }
 
 impl Caches {
-    fn new(c: &crate::config::CacheConfig) -> Caches {
+    /// The caches `c` configures, each backed by `redis` (shared with the other replicas) when
+    /// given.
+    fn new(c: &crate::config::CacheConfig, redis: Option<&Arc<crate::replicas::Redis>>) -> Caches {
         let max = c.max_bytes_per_capability;
         Caches {
-            products: CapabilityCache::new(c.products, max),
-            products_by_sku: CapabilityCache::new(c.products, max),
-            categories: CapabilityCache::new(c.products, max),
-            prices: CapabilityCache::new(c.prices, max),
-            stock: CapabilityCache::new(c.inventory, max),
-            locations: CapabilityCache::new(c.locations, max),
+            products: CapabilityCache::configured(
+                c.products,
+                max,
+                c.concurrent_fetches,
+                SecondLevel::json_opt(redis, "products"),
+            ),
+            products_by_sku: CapabilityCache::configured(
+                c.products,
+                max,
+                c.concurrent_fetches,
+                SecondLevel::json_opt(redis, "products-by-sku"),
+            ),
+            categories: CapabilityCache::configured(
+                c.products,
+                max,
+                c.concurrent_fetches,
+                SecondLevel::json_opt(redis, "categories"),
+            ),
+            prices: CapabilityCache::configured(
+                c.prices,
+                max,
+                c.concurrent_fetches,
+                SecondLevel::json_opt(redis, "prices"),
+            ),
+            stock: CapabilityCache::configured(
+                c.inventory,
+                max,
+                c.concurrent_fetches,
+                SecondLevel::json_opt(redis, "stock"),
+            ),
+            locations: CapabilityCache::configured(
+                c.locations,
+                max,
+                c.concurrent_fetches,
+                SecondLevel::json_opt(redis, "locations"),
+            ),
             responses: crate::response_cache::ResponseCache::new(c.responses.ttl, max),
         }
     }
@@ -261,7 +319,7 @@ impl Gateway {
             customer_precedence: config.customer_precedence.clone(),
             defaults: config.defaults.clone(),
             connectors,
-            caches: Caches::new(&config.cache),
+            caches: Caches::new(&config.cache, redis.as_ref()),
             recommendations: config.recommendations.clone(),
             telemetry: Arc::new(crate::telemetry::Telemetry::new(
                 systems,

@@ -7,6 +7,8 @@
 //! is unreachable each replica goes on alone (its own cache, its own quota limiter) and tries
 //! Redis again a second later; no request waits longer than `timeout` for Redis.
 
+use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
+use async_graphql::parser::types::ExecutableDocument;
 use redis::aio::ConnectionManager;
 use samlet_connector::http::Secret;
 use samlet_connector::policy::{Quota, SharedQuota};
@@ -237,12 +239,10 @@ impl Redis {
 
 #[async_trait::async_trait]
 impl SharedQuota for Redis {
-    async fn reserve(&self, upstream: &str, quota: Quota) -> Option<Duration> {
+    async fn reserve(&self, upstream: &str, quota: Quota, max_wait: Duration) -> Option<Duration> {
         let interval_us = 1_000_000 / u64::from(quota.per_second.get()).max(1);
         let tolerance_us = interval_us * u64::from(quota.burst.get().saturating_sub(1));
-        // Waits longer than this are refused by the caller anyway (its max_retry_after is
-        // at most this in practice); don't reserve slots nobody will use.
-        let max_wait_us: u64 = 10_000_000;
+        let max_wait_us = u64::try_from(max_wait.as_micros()).unwrap_or(u64::MAX);
         let mut c = self.conn().await?;
         let mut inv = self.quota_script.key(self.key("quota", upstream));
         inv.arg(interval_us).arg(tolerance_us).arg(max_wait_us);
@@ -257,5 +257,52 @@ impl SharedQuota for Redis {
                 None
             }
         }
+    }
+}
+
+/// How long Redis keeps a registered persisted query after its registration.
+const PERSISTED_QUERY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The automatic-persisted-query store: parsed documents by hash, kept in this replica (the most
+/// recent 1,024) and, with a shared Redis, for a day there, so a query registered on one
+/// replica runs by hash on every other.
+#[derive(Clone)]
+pub struct PersistedQueries {
+    local: LruCacheStorage,
+    redis: Option<Arc<Redis>>,
+}
+
+impl PersistedQueries {
+    /// A store, shared through `redis` when given.
+    pub fn new(redis: Option<Arc<Redis>>) -> PersistedQueries {
+        PersistedQueries {
+            local: LruCacheStorage::new(1024),
+            redis,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl CacheStorage for PersistedQueries {
+    async fn get(&self, key: String) -> Option<ExecutableDocument> {
+        if let Some(doc) = self.local.get(key.clone()).await {
+            return Some(doc);
+        }
+        let redis = self.redis.as_ref()?;
+        let stored = redis.get_many(&[redis.key("apq", &key)]).await?.pop()??;
+        let doc: ExecutableDocument = serde_json::from_slice(&stored).ok()?;
+        self.local.set(key, doc.clone()).await;
+        Some(doc)
+    }
+
+    async fn set(&self, key: String, doc: ExecutableDocument) {
+        if let Some(redis) = &self.redis {
+            if let Ok(bytes) = serde_json::to_vec(&doc) {
+                redis
+                    .put_many(vec![(redis.key("apq", &key), bytes)], PERSISTED_QUERY_TTL)
+                    .await;
+            }
+        }
+        self.local.set(key, doc).await;
     }
 }

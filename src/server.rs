@@ -69,7 +69,7 @@ impl App {
     /// Connects the configured connectors and builds the schema.
     pub fn new(config: Config) -> anyhow::Result<App> {
         let gateway = Arc::new(Gateway::connect(&config)?);
-        let schema = graph::build_schema(&config.server);
+        let schema = graph::build_schema(&config.server, gateway.redis.clone());
         let auth = match &config.auth {
             Some(a) => Some(Arc::new(crate::auth::Authenticator::new(a)?)),
             None => None,

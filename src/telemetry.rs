@@ -420,6 +420,7 @@ impl Telemetry {
                 ("stale", &st.stale),
                 ("miss", &st.misses),
                 ("coalesced", &st.coalesced),
+                ("batched", &st.batched),
             ] {
                 let _ = writeln!(
                     out,
@@ -434,6 +435,32 @@ impl Telemetry {
             let _ = writeln!(
                 out,
                 "samlet_graphql_requests_last_hour{{channel=\"{channel}\"}} {total}"
+            );
+        }
+        drop(all);
+        if let Some(r) = &gw.redis {
+            let mut family = |name: &str, help: &str| {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            };
+            family(
+                "samlet_shared_cache_lookups_total",
+                "Second-level (Redis) lookups by result: values and persisted queries other replicas stored.",
+            );
+            family(
+                "samlet_redis_errors_total",
+                "Redis commands that failed or timed out (the replica went on alone).",
+            );
+            for (result, n) in [("hit", &r.stats.hits), ("miss", &r.stats.misses)] {
+                let _ = writeln!(
+                    out,
+                    "samlet_shared_cache_lookups_total{{result=\"{result}\"}} {}",
+                    n.load(Ordering::Relaxed)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "samlet_redis_errors_total {}",
+                r.stats.errors.load(Ordering::Relaxed)
             );
         }
         out

@@ -1,6 +1,8 @@
 //! Two gateway replicas sharing one real Redis (a `redis-server` this test starts; `.ci/run`
 //! installs it): a vendor quota of N per second holds across both, where without Redis each
-//! replica would allow N on its own.
+//! replica would allow N on its own; a catalogue value one replica fetched is a hit on the other
+//! (the vendors see no second call); a persisted query registered on one runs by hash on the
+//! other.
 
 #![cfg(feature = "demo")]
 
@@ -167,8 +169,126 @@ async fn a_vendor_quota_holds_across_two_replicas_sharing_redis() {
         shared <= f64::from(PER_SECOND) * 1.25,
         "shared quota exceeded: {shared:.1}/s"
     );
+    // ...and wastes no slot on a request that would have waited too long to use it.
+    assert!(
+        shared >= f64::from(PER_SECOND) * 0.5,
+        "shared quota underused: {shared:.1}/s"
+    );
     assert!(
         separate > f64::from(PER_SECOND) * 1.5,
         "without Redis the replicas should each spend the quota: {separate:.1}/s"
     );
+}
+
+/// Stack A with its default caches, sharing Redis at `url` when given.
+fn cached(redis: Option<&str>, prefix: &str) -> impl FnOnce(&mut samlet::Config) {
+    let redis = redis.map(str::to_owned);
+    let prefix = prefix.to_owned();
+    move |c: &mut samlet::Config| {
+        // The whole-answer cache is per replica by design; the capability caches are shared.
+        c.cache.responses.ttl = Duration::ZERO;
+        c.server.dashboard = true;
+        c.redis = redis.map(|url| {
+            toml::from_str(&format!("url = \"{url}\"\nprefix = \"{prefix}\"\n")).unwrap()
+        });
+    }
+}
+
+const PRODUCT_PAGE: &str = "query($s: String!) { product(sku: $s) { name variants { sku price { amount { amount currencyCode } } stock { locationCode available } } } }";
+
+/// POSTs `body` to `url`; the whole JSON answer.
+async fn post(g: &Running, url: &str, body: serde_json::Value) -> serde_json::Value {
+    g.http
+        .post(format!("{url}/graphql"))
+        .json(&body)
+        .send()
+        .await
+        .expect("gateway answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+/// Asks replica one for a product page, then replica two: the vendor calls replica two made.
+async fn second_replica_vendor_calls(redis: Option<&str>, prefix: &str, sku: u32) -> (u64, u64) {
+    let g = Running::start_with(Stack::A, cached(redis, prefix)).await;
+    let mut config = g.stack.config().unwrap();
+    cached(redis, prefix)(&mut config);
+    let (other, _stop) = second_replica(&g, config).await;
+    let s = g.world().skus(sku)[0].to_string();
+    let body = json!({ "query": PRODUCT_PAGE, "variables": { "s": s } });
+    let first = post(&g, &g.url, body.clone()).await;
+    assert!(first.get("errors").is_none(), "{first:#}");
+    g.reset_counts();
+    let second = post(&g, &other, body).await;
+    assert_eq!(second, first, "both replicas give the same answer");
+    let metrics = g
+        .http
+        .get(format!("{other}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let shared_hits = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("samlet_shared_cache_lookups_total{result=\"hit\"} "))
+        .map(|n| n.parse::<u64>().unwrap());
+    if redis.is_some() {
+        // The product, its variants' prices and their stock.
+        assert!(shared_hits.unwrap_or(0) >= 3, "{metrics}");
+    } else {
+        assert_eq!(shared_hits, None, "no Redis, no shared-cache metrics");
+    }
+    (g.data_requests("pim"), g.data_requests("erp"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_value_cached_by_one_replica_is_a_hit_on_the_other() {
+    let (_redis, url) = redis_server().await;
+    let prefix = format!("samlet-l2-{}:", std::process::id());
+    let shared = second_replica_vendor_calls(Some(&url), &prefix, 7).await;
+    assert_eq!(
+        shared,
+        (0, 0),
+        "with Redis, the second replica takes product, prices and stock from the first's fetch"
+    );
+    // The control: without Redis the second replica has to ask the vendors itself.
+    let (pim, erp) = second_replica_vendor_calls(None, &prefix, 7).await;
+    assert!(
+        pim >= 1 && erp >= 1,
+        "alone, the second replica calls the vendors: pim {pim}, erp {erp}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_persisted_query_registered_on_one_replica_runs_by_hash_on_the_other() {
+    use sha2::Digest;
+    let (_redis, url) = redis_server().await;
+    let prefix = format!("samlet-apq-{}:", std::process::id());
+    let g = Running::start_with(Stack::A, cached(Some(&url), &prefix)).await;
+    let mut config = g.stack.config().unwrap();
+    cached(Some(&url), &prefix)(&mut config);
+    let (other, _stop) = second_replica(&g, config).await;
+    let query = "{ locations { code } }";
+    let hash = format!("{:x}", sha2::Sha256::digest(query.as_bytes()));
+    let by_hash =
+        json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } });
+
+    // Unknown everywhere at first.
+    let unknown = post(&g, &other, by_hash.clone()).await;
+    assert_eq!(
+        unknown["errors"][0]["message"], "PersistedQueryNotFound",
+        "{unknown:#}"
+    );
+    // Registered on replica one (query and hash)...
+    let mut register = by_hash.clone();
+    register["query"] = json!(query);
+    let registered = post(&g, &g.url, register).await;
+    assert!(registered.get("errors").is_none(), "{registered:#}");
+    // ...it runs by hash alone on replica two.
+    let ran = post(&g, &other, by_hash).await;
+    assert!(ran.get("errors").is_none(), "{ran:#}");
+    assert_eq!(ran["data"], registered["data"]);
 }

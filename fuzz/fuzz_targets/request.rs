@@ -34,7 +34,7 @@ fn harness() -> &'static Harness {
             rt: tokio::runtime::Builder::new_current_thread()
                 .build()
                 .expect("a runtime"),
-            schema: samlet::graph::build_schema(&server),
+            schema: samlet::graph::build_schema(&server, None),
             server,
         }
     })

@@ -170,3 +170,128 @@ async fn a_failing_upstream_gets_the_stale_entry_with_its_age_until_the_bound_th
         .unwrap();
     assert!(stale.is_empty());
 }
+
+/// A cache of `policy` making at most one vendor call at once.
+fn one_slot(ttl_ms: u64) -> Arc<CapabilityCache<u32, u32, String>> {
+    CapabilityCache::configured(
+        CachePolicy {
+            ttl: Duration::from_millis(ttl_ms),
+            stale_for: Duration::ZERO,
+        },
+        1 << 20,
+        1,
+        None,
+    )
+}
+
+/// Requests for a key each, arriving while the one fetch slot is taken: one for the slot, a
+/// full batch, and 35 more.
+const CONCURRENT: u32 = 1 + MAX_JOINED_KEYS as u32 + 35;
+
+/// [`CONCURRENT`] requests for a key each, all at once.
+async fn all_at_once(
+    c: &Arc<CapabilityCache<u32, u32, String>>,
+    f: impl Fn(Vec<u32>) -> BoxFuture<'static, Result<HashMap<u32, u32>, String>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+) {
+    let all: Vec<_> = (0..CONCURRENT)
+        .map(|k| {
+            let (c, f) = (c.clone(), f.clone());
+            async move { (k, c.get_many(&[k], f).await.unwrap()) }
+        })
+        .collect();
+    for (k, got) in futures::future::join_all(all).await {
+        // `counting` knows keys under 100 only.
+        let want: HashMap<u32, u32> = (k < 100).then(|| (k, k * 10)).into_iter().collect();
+        assert_eq!(got, want, "key {k}");
+    }
+}
+
+#[tokio::test]
+async fn misses_waiting_for_a_fetch_slot_go_in_one_call() {
+    let c = one_slot(60_000);
+    let calls = Arc::new(AtomicUsize::new(0));
+    all_at_once(&c, counting(calls.clone(), Duration::from_millis(50))).await;
+    // The first key takes the slot; the next ones wait in one full batch, the last 35 in
+    // another.
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        c.stats.batched.load(Ordering::SeqCst),
+        (MAX_JOINED_KEYS - 1 + 34) as u64
+    );
+}
+
+#[tokio::test]
+async fn with_the_cache_off_misses_are_still_batched_but_nothing_is_kept() {
+    let c = one_slot(0);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let f = counting(calls.clone(), Duration::from_millis(50));
+    all_at_once(&c, f.clone()).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    c.get_many(&[5], f).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "nothing was kept");
+}
+
+/// A key made in a request context (`.0`, say a currency): only keys of one context may share
+/// a call, since the call is made in the context of the request that opened the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct InContext(u8, u32);
+
+impl BatchGroup for InContext {
+    type Group = u8;
+    fn group(&self) -> u8 {
+        self.0
+    }
+}
+
+#[tokio::test]
+async fn batches_never_mix_request_contexts() {
+    let c: Arc<CapabilityCache<InContext, u32, String>> = CapabilityCache::configured(
+        CachePolicy {
+            ttl: Duration::from_secs(60),
+            stale_for: Duration::ZERO,
+        },
+        1 << 20,
+        1,
+        None,
+    );
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let all: Vec<_> = (0..60u32)
+        .map(|k| {
+            let context = (k % 3) as u8;
+            let (c, calls) = (c.clone(), calls.clone());
+            // The fetch answers in its own request's context.
+            let fetch = move |keys: Vec<InContext>| {
+                let calls = calls.clone();
+                async move {
+                    calls.lock().unwrap().push((context, keys.clone()));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok::<_, String>(
+                        keys.into_iter()
+                            .map(|k| {
+                                let v = u32::from(context) * 1000 + k.1;
+                                (k, v)
+                            })
+                            .collect(),
+                    )
+                }
+                .boxed()
+            };
+            async move {
+                let key = InContext(context, k);
+                let got = c.get_many(std::slice::from_ref(&key), fetch).await.unwrap();
+                assert_eq!(got[&key], u32::from(context) * 1000 + k);
+            }
+        })
+        .collect();
+    futures::future::join_all(all).await;
+    let calls = calls.lock().unwrap();
+    for (context, keys) in calls.iter() {
+        assert!(keys.iter().all(|k| k.0 == *context), "{context}: {keys:?}");
+    }
+    // One call for the first key, then one per context.
+    assert_eq!(calls.len(), 4, "{calls:?}");
+}

@@ -51,6 +51,10 @@ pub struct Config {
 pub struct CacheConfig {
     /// Estimated bytes each capability's cache may hold, e.g. `16777216` (16 MiB).
     pub max_bytes_per_capability: u64,
+    /// Vendor calls each capability's cache makes at once, e.g. `4`; misses that arrive while
+    /// they are out wait together and go in one call when a slot frees (with the cache off
+    /// too).
+    pub concurrent_fetches: usize,
     /// Products by id and by SKU: `{ ttl = "60s", stale_for = "60s" }`.
     pub products: crate::cache::CachePolicy,
     /// Prices per channel, currency and customer group.
@@ -72,6 +76,7 @@ impl Default for CacheConfig {
         };
         CacheConfig {
             max_bytes_per_capability: 16 * 1024 * 1024,
+            concurrent_fetches: crate::cache::DEFAULT_CONCURRENT_FETCHES,
             products: policy(60, 60),
             prices: policy(30, 0),
             inventory: policy(5, 0),

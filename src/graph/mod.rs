@@ -17,9 +17,7 @@ pub mod recommend;
 
 use crate::config::ServerConfig;
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, LruCacheStorage,
-};
+use async_graphql::extensions::apollo_persisted_queries::ApolloPersistedQueries;
 use async_graphql::{Context, EmptySubscription, Interface, Object, Result, Schema, ID};
 use customer::Customer;
 use ids::NodeType;
@@ -446,8 +444,12 @@ pub fn mark_stale(resp: &mut async_graphql::Response, log: &loaders::StaleLog) {
     }
 }
 
-/// Builds the schema with the server's limits.
-pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
+/// Builds the schema with the server's limits; persisted queries are shared through `redis`
+/// when given.
+pub fn build_schema(
+    server: &ServerConfig,
+    redis: Option<Arc<crate::replicas::Redis>>,
+) -> CommerceSchema {
     let mut b = Schema::build(Query, journey::Mutation, EmptySubscription)
         .register_output_type::<Node>()
         .limit_depth(server.max_depth)
@@ -459,9 +461,9 @@ pub fn build_schema(server: &ServerConfig) -> CommerceSchema {
         .limit_complexity(server.max_complexity);
     b = match (server.persisted_queries, &server.safelist_operations) {
         // Automatic persisted queries: clients send a query's hash instead of its text.
-        (persisted::PersistedQueries::Automatic, _) => {
-            b.extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)))
-        }
+        (persisted::PersistedQueries::Automatic, _) => b.extension(ApolloPersistedQueries::new(
+            crate::replicas::PersistedQueries::new(redis),
+        )),
         (persisted::PersistedQueries::Safelist, Some(list)) => {
             b.extension(persisted::Gate::Safelist(list.clone()))
         }

@@ -403,7 +403,11 @@ impl Upstream {
         };
         // Across replicas when a shared store answers; else this replica's own limiter.
         let shared_wait = match (&self.policy.shared_quota, self.policy.quota) {
-            (Some(shared), Some(q)) => shared.reserve(self.name.as_str(), q).await,
+            (Some(shared), Some(q)) => {
+                shared
+                    .reserve(self.name.as_str(), q, self.policy.max_retry_after)
+                    .await
+            }
             _ => None,
         };
         if let Some(wait) = shared_wait {

@@ -38,9 +38,10 @@ pub struct Quota {
 #[async_trait::async_trait]
 pub trait SharedQuota: Send + Sync + std::fmt::Debug {
     /// Reserves the next request to `upstream` under `quota` and says how long to wait before
-    /// sending it; `None` when the shared store cannot answer (the replica then falls back to
-    /// its own limiter).
-    async fn reserve(&self, upstream: &str, quota: Quota) -> Option<Duration>;
+    /// sending it; a wait longer than `max_wait` reserves nothing (the caller will not wait
+    /// that long, and a slot nobody uses would be lost to every replica). `None` when the
+    /// shared store cannot answer (the replica then falls back to its own limiter).
+    async fn reserve(&self, upstream: &str, quota: Quota, max_wait: Duration) -> Option<Duration>;
 }
 
 /// The breaker's state, as telemetry shows it.
