@@ -12,6 +12,7 @@ mod dashboard;
 pub mod demo;
 pub mod gateway;
 pub mod graph;
+pub mod intake;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod realtime;

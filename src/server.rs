@@ -7,13 +7,14 @@
 //! neither is acceptable); with `application/graphql-response+json` a request that fails before
 //! execution (parse, validation, variable coercion) is answered 400 without a `data` entry, with
 //! `application/json` it is answered 200 (what legacy clients expect). The `graphql-http` audit
-//! suite checks this in `tests/graphql_http.rs`.
+//! suite checks this in `tests/graphql_http.rs`. Reading the request (method, content type,
+//! body, batches) is [`crate::intake`]; this module authenticates and runs what it read.
 
 use crate::config::{Config, ContextDefaults};
 use crate::gateway::Gateway;
 use crate::graph::{self, loaders::Scope, CommerceSchema};
+use crate::intake::{intake, Intake, Operations};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::GraphQLRequest;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -45,6 +46,9 @@ pub(crate) struct AppState {
     auth: Option<Arc<crate::auth::Authenticator>>,
     /// The feeds behind subscriptions.
     pub(crate) hub: Arc<crate::realtime::Hub>,
+    /// The request limits [`intake`] applies.
+    server: Arc<crate::config::ServerConfig>,
+    max_body_bytes: usize,
 }
 
 /// Everything the server needs, built once.
@@ -90,6 +94,8 @@ impl App {
                 ide: config.server.ide,
                 auth,
                 hub,
+                server: Arc::new(config.server.clone()),
+                max_body_bytes: config.server.max_body_bytes,
             },
             config,
             tasks,
@@ -101,9 +107,7 @@ impl App {
         let mut router = Router::new()
             .route(
                 "/graphql",
-                get(crate::realtime::transport::get_or_upgrade)
-                    .post(graphql_post)
-                    .layer(axum::middleware::from_fn(require_json)),
+                get(crate::realtime::transport::get_or_upgrade).post(graphql_post),
             )
             .route("/health", get(|| async { "ok" }))
             .route("/ready", get(ready))
@@ -121,10 +125,12 @@ impl App {
                 StatusCode::GATEWAY_TIMEOUT,
                 self.config.server.request_timeout,
             ))
-            // ...and a cap on the body before it is read.
+            // ...and a cap on the body before it is read...
             .layer(RequestBodyLimitLayer::new(
                 self.config.server.max_body_bytes,
             ))
+            // ...whose refusal of a declared length is a GraphQL-shaped error too.
+            .layer(axum::middleware::map_response(json_413))
     }
 }
 
@@ -193,9 +199,13 @@ pub fn request_context(
     })
 }
 
-/// A request refused before it runs: a GraphQL error body with `code` in its extensions.
+/// A request refused before it runs: a GraphQL error body with `code` in the response's and
+/// the error's extensions.
 pub(crate) fn refuse(status: StatusCode, code: &'static str, msg: String) -> Response {
-    let err = async_graphql::ServerError::new(msg, None);
+    let mut err = async_graphql::ServerError::new(msg, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    err.extensions = Some(ext);
     let mut resp = async_graphql::Response::from_errors(vec![err]);
     resp.extensions
         .insert("code".into(), async_graphql::Value::from(code));
@@ -306,13 +316,23 @@ pub(crate) async fn authorize(
     Ok(())
 }
 
-/// Runs one GraphQL request inside its trace span (see [`crate::trace`]).
-async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Request) -> Response {
+/// Runs what [`crate::intake::intake`] read inside the request's trace span (see
+/// [`crate::trace`]); a subscription asked for as an event stream goes to the SSE transport.
+async fn execute(state: &AppState, headers: &HeaderMap, intake: Intake) -> Response {
     use tracing::Instrument as _;
+    if intake.stream {
+        return match intake.operations {
+            Operations::Single(req) => crate::realtime::transport::sse(state, headers, *req).await,
+            Operations::Batch(_) => request_error(
+                StatusCode::BAD_REQUEST,
+                "a batch cannot be answered as an event stream; send one operation",
+            ),
+        };
+    }
     let span = crate::trace::request_span();
     #[cfg(feature = "otel")]
     crate::otel::adopt(&span, headers);
-    let out = execute_traced(state, headers, req)
+    let out = execute_traced(state, headers, intake)
         .instrument(span.clone())
         .await;
     span.record(
@@ -325,23 +345,9 @@ async fn execute(state: &AppState, headers: &HeaderMap, req: async_graphql::Requ
     out
 }
 
-async fn execute_traced(
-    state: &AppState,
-    headers: &HeaderMap,
-    req: async_graphql::Request,
-) -> Response {
-    let media = match ResponseMedia::negotiate(headers) {
-        Some(m) => m,
-        None => return not_acceptable(),
-    };
-    // A request without a document runs nothing: unless it names a persisted query, it is a
-    // malformed GraphQL-over-HTTP request.
-    if req.query.trim().is_empty() && !req.extensions.contains_key("persistedQuery") {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            "the request has no `query`; send {\"query\": \"{ ... }\"}",
-        );
-    }
+/// The caller is authenticated once, then each operation runs in its own scope, limited and
+/// authorised like a single request.
+async fn execute_traced(state: &AppState, headers: &HeaderMap, intake: Intake) -> Response {
     let mut cx = match request_context(headers, &state.gateway.defaults) {
         Ok(cx) => cx,
         Err(msg) => {
@@ -351,6 +357,49 @@ async fn execute_traced(
     if let Err(refused) = authenticate(state, headers, &mut cx).await {
         return refused;
     }
+    let media = intake.media;
+    let ops = match intake.operations {
+        Operations::Single(req) => return execute_one(state, headers, *req, cx, media).await,
+        Operations::Batch(ops) => ops,
+    };
+    // A batch: one answer per operation, in order (never from or into the response cache).
+    let mut answers = Vec::with_capacity(ops.len());
+    for req in ops {
+        let resp = run(state, req, cx.clone()).await;
+        answers.push(response_body(&resp));
+    }
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, media.content_type())],
+        serde_json::Value::Array(answers).to_string(),
+    )
+        .into_response()
+}
+
+/// Executes one operation in its own scope and records it.
+async fn run(
+    state: &AppState,
+    req: async_graphql::Request,
+    cx: RequestContext,
+) -> async_graphql::Response {
+    let channel = cx.channel;
+    let scope = Scope::new(state.gateway.clone(), cx);
+    let recognised = scope.recognised.clone();
+    let stale = scope.stale.clone();
+    let mut resp = state.schema.execute(req.data(scope)).await;
+    graph::mark_stale(&mut resp, &stale);
+    let recognised = std::mem::take(&mut *recognised.lock().unwrap_or_else(|e| e.into_inner()));
+    state.gateway.telemetry.record_request(channel, &recognised);
+    resp
+}
+
+async fn execute_one(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: async_graphql::Request,
+    cx: RequestContext,
+    media: ResponseMedia,
+) -> Response {
     let channel = cx.channel;
     tracing::Span::current().record("samlet.channel", channel.as_str());
     // Anonymous catalogue answers may come whole from the response cache.
@@ -370,14 +419,14 @@ async fn execute_traced(
     }
     // Never a mutation's answer (parsed only on a miss).
     let cache_key = cache_key.filter(|_| !is_mutation(&req));
-    let scope = Scope::new(state.gateway.clone(), cx);
-    let recognised = scope.recognised.clone();
-    let stale = scope.stale.clone();
-    let mut resp = state.schema.execute(req.data(scope)).await;
-    graph::mark_stale(&mut resp, &stale);
-    let recognised = std::mem::take(&mut *recognised.lock().unwrap_or_else(|e| e.into_inner()));
-    state.gateway.telemetry.record_request(channel, &recognised);
-    let shareable = resp.errors.is_empty();
+    let mutation = req
+        .data
+        .get(&std::any::TypeId::of::<graph::limits::Operation>())
+        .and_then(|d| d.downcast_ref::<graph::limits::Operation>())
+        .map(|op| op.is_mutation.clone());
+    let resp = run(state, req, cx).await;
+    let ran_mutation = mutation.is_some_and(|m| m.load(std::sync::atomic::Ordering::Relaxed));
+    let shareable = resp.errors.is_empty() && !ran_mutation;
     let out = render(resp, media);
     match (cache, cache_key) {
         (Some(c), Some(k)) if shareable && out.status().is_success() => c.store(k, out).await,
@@ -387,7 +436,7 @@ async fn execute_traced(
 
 /// The media type a GraphQL response is encoded in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ResponseMedia {
+pub enum ResponseMedia {
     /// `application/graphql-response+json`: HTTP status codes carry request errors.
     GraphqlResponse,
     /// `application/json`: the legacy type; well-formed requests are answered 200.
@@ -395,7 +444,8 @@ enum ResponseMedia {
 }
 
 impl ResponseMedia {
-    fn content_type(self) -> &'static str {
+    /// The `Content-Type` of a response in this media type.
+    pub fn content_type(self) -> &'static str {
         match self {
             ResponseMedia::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
             ResponseMedia::Json => "application/json; charset=utf-8",
@@ -404,7 +454,7 @@ impl ResponseMedia {
 
     /// The most preferred supported type in `Accept` (`application/json` when there is no
     /// `Accept`, or for `*/*` and `application/*`); `None` when nothing listed is supported.
-    fn negotiate(headers: &HeaderMap) -> Option<ResponseMedia> {
+    pub fn negotiate(headers: &HeaderMap) -> Option<ResponseMedia> {
         let accept: Vec<&str> = headers
             .get_all(axum::http::header::ACCEPT)
             .iter()
@@ -443,21 +493,26 @@ fn is_request_error(resp: &async_graphql::Response) -> bool {
         && resp.errors.iter().all(|e| e.path.is_empty())
 }
 
-/// Encodes a GraphQL response in `media` with the status code the spec asks for.
-fn render(resp: async_graphql::Response, media: ResponseMedia) -> Response {
-    let request_error = is_request_error(&resp);
-    let status = if request_error && media == ResponseMedia::GraphqlResponse {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    let mut body = serde_json::to_value(&resp).unwrap_or_else(|_| serde_json::json!({}));
-    if request_error {
+/// A GraphQL response as JSON: without `data` when it is a request error.
+fn response_body(resp: &async_graphql::Response) -> serde_json::Value {
+    let mut body = serde_json::to_value(resp).unwrap_or_else(|_| serde_json::json!({}));
+    if is_request_error(resp) {
         // No execution, so no `data` entry (GraphQL spec, "Response Format").
         if let Some(map) = body.as_object_mut() {
             map.remove("data");
         }
     }
+    body
+}
+
+/// Encodes a GraphQL response in `media` with the status code the spec asks for.
+fn render(resp: async_graphql::Response, media: ResponseMedia) -> Response {
+    let status = if is_request_error(&resp) && media == ResponseMedia::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = response_body(&resp);
     let mut out = (
         status,
         [(axum::http::header::CONTENT_TYPE, media.content_type())],
@@ -491,93 +546,55 @@ pub(crate) fn request_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-fn not_acceptable() -> Response {
-    request_error(
-        StatusCode::NOT_ACCEPTABLE,
-        "GraphQL responses are application/graphql-response+json or application/json; accept one of them",
-    )
+/// Whether the operation a request would run is a mutation (by its text: a request naming a
+/// persisted query by hash alone is checked once the schema resolved it, see
+/// [`graph::limits::Operation`]).
+pub(crate) fn is_mutation(req: &async_graphql::Request) -> bool {
+    async_graphql::parser::parse_query(&req.query)
+        .is_ok_and(|doc| graph::limits::runs_mutation(&doc, req.operation_name.as_deref()))
 }
 
-/// Why a POST body could not be read as a GraphQL request: 413 when it is too large, else 400,
-/// with a GraphQL-shaped JSON error.
-pub(crate) struct BadRequestBody(async_graphql::ParseRequestError);
-
-impl From<async_graphql::ParseRequestError> for BadRequestBody {
-    fn from(e: async_graphql::ParseRequestError) -> Self {
-        BadRequestBody(e)
+/// Turns the body limit's own 413 (a declared `Content-Length` over the limit) into the
+/// GraphQL-shaped error every other refusal is.
+async fn json_413(resp: Response) -> Response {
+    let json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return crate::intake::payload_too_large();
     }
+    resp
 }
 
-impl IntoResponse for BadRequestBody {
-    fn into_response(self) -> Response {
-        match self.0 {
-            async_graphql::ParseRequestError::PayloadTooLarge => request_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is larger than server.max_body_bytes",
-            ),
-            e => request_error(
-                StatusCode::BAD_REQUEST,
-                &format!("the request body is not a GraphQL request: {e}"),
-            ),
+async fn graphql_post(State(state): State<AppState>, req: axum::extract::Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let limit = state.max_body_bytes;
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            // The limit's error, however deep the body wrappers nest it.
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            let mut too_large = false;
+            while let Some(c) = cause {
+                too_large |= c.is::<http_body_util::LengthLimitError>();
+                cause = c.source();
+            }
+            return if too_large {
+                crate::intake::payload_too_large()
+            } else {
+                request_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("the request body could not be read: {e}"),
+                )
+            };
         }
-    }
-}
-
-/// Whether the operation a request would run is a mutation.
-fn is_mutation(req: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(doc) = async_graphql::parser::parse_query(&req.query) else {
-        return false;
     };
-    match &doc.operations {
-        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(ops) => match &req.operation_name {
-            Some(name) => ops
-                .get(name.as_str())
-                .is_some_and(|op| op.node.ty == OperationType::Mutation),
-            None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
-        },
+    match intake(&parts.method, &parts.headers, None, &body, &state.server) {
+        Ok(i) => execute(&state, &parts.headers, i).await,
+        Err(refused) => *refused,
     }
-}
-
-/// CSRF protection: a browser can send a cross-site POST without a preflight only with a
-/// "simple" content type (form, multipart, text/plain). Only JSON (or the GraphQL media type)
-/// is accepted, so such a request never runs.
-async fn require_json(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    if req.method() == axum::http::Method::POST {
-        let ct = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let media = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if media != "application/json"
-            && media != "application/graphql-response+json"
-            && media != "application/graphql"
-        {
-            return request_error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "POST /graphql takes Content-Type: application/json",
-            );
-        }
-    }
-    next.run(req).await
-}
-
-async fn graphql_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    req: GraphQLRequest<BadRequestBody>,
-) -> Response {
-    if crate::realtime::transport::wants_event_stream(&headers) {
-        return crate::realtime::transport::sse(&state, &headers, req.into_inner()).await;
-    }
-    execute(&state, &headers, req.into_inner()).await
 }
 
 pub(crate) async fn graphql_get(
@@ -605,27 +622,15 @@ pub(crate) async fn graphql_get(
                 .into_response()
         };
     }
-    match async_graphql::http::parse_query_string(query) {
-        // GraphQL over HTTP: GET may not change anything (and a link must not place an order).
-        Ok(req) if is_mutation(&req) => {
-            let mut resp = request_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "mutations must be sent with POST",
-            );
-            resp.headers_mut().insert(
-                axum::http::header::ALLOW,
-                axum::http::HeaderValue::from_static("POST"),
-            );
-            resp
-        }
-        Ok(req) if crate::realtime::transport::wants_event_stream(&headers) => {
-            crate::realtime::transport::sse(&state, &headers, req).await
-        }
-        Ok(req) => execute(&state, &headers, req).await,
-        Err(e) => request_error(
-            StatusCode::BAD_REQUEST,
-            &format!("malformed GraphQL GET request: {e}"),
-        ),
+    match intake(
+        &axum::http::Method::GET,
+        &headers,
+        Some(query),
+        &[],
+        &state.server,
+    ) {
+        Ok(i) => execute(&state, &headers, i).await,
+        Err(refused) => *refused,
     }
 }
 

@@ -112,6 +112,24 @@ pub struct ServerConfig {
     pub max_complexity: usize,
     /// Most aliases one query may use.
     pub max_aliases: usize,
+    /// Most field selections one query may have with its fragment spreads expanded (refused
+    /// before validation, so a "fragment bomb" costs no work).
+    pub max_selections: usize,
+    /// Largest page size (`first`) any field may be asked for.
+    pub max_list_size: usize,
+    /// Most operations one JSON-array batch request may hold; 0 (the default) turns batching
+    /// off.
+    pub max_batch: usize,
+    /// Persisted queries: `"automatic"` (clients register queries by hash; any query runs),
+    /// `"safelist"` (only the operations in `safelist` run) or `"off"`.
+    pub persisted_queries: crate::graph::persisted::PersistedQueries,
+    /// The Apollo persisted-query manifest for `persisted_queries = "safelist"`, relative to
+    /// the configuration file, e.g. `"persisted-query-manifest.json"`.
+    pub safelist: Option<std::path::PathBuf>,
+    /// The operations `safelist` allows, read when the configuration is loaded.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub safelist_operations: Option<std::sync::Arc<crate::graph::persisted::Safelist>>,
     /// Serve the operations dashboard at `/dashboard` and metrics at `/metrics`.
     pub dashboard: bool,
     /// Act as an Apollo Federation v2 subgraph: `_service { sdl }` gives the federation SDL
@@ -134,9 +152,44 @@ impl Default for ServerConfig {
             max_depth: 16,
             max_complexity: 5_000,
             max_aliases: 30,
+            max_selections: 2_000,
+            max_list_size: 100,
+            max_batch: 0,
+            persisted_queries: Default::default(),
+            safelist: None,
+            safelist_operations: None,
             dashboard: true,
             federation: false,
             probe_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads the safelist manifest (`safelist`, relative to the directory of `config_file`)
+    /// when `persisted_queries = "safelist"`. The error names the key and what is wrong.
+    pub fn load_safelist(&mut self, config_file: &str) -> Result<(), (&'static str, String)> {
+        use crate::graph::persisted::{PersistedQueries, Safelist};
+        match (self.persisted_queries, &self.safelist) {
+            (PersistedQueries::Safelist, None) => Err((
+                "persisted_queries",
+                "\"safelist\" needs `safelist = \"path/to/manifest.json\"` (an Apollo persisted-query manifest)".into(),
+            )),
+            (PersistedQueries::Safelist, Some(path)) => {
+                let full = match std::path::Path::new(config_file).parent() {
+                    Some(dir) if path.is_relative() => dir.join(path),
+                    _ => path.clone(),
+                };
+                let list = Safelist::load(&full)
+                    .map_err(|e| ("safelist", format!("{}: {e}", full.display())))?;
+                self.safelist_operations = Some(std::sync::Arc::new(list));
+                Ok(())
+            }
+            (_, Some(_)) => Err((
+                "safelist",
+                "a manifest is used only with `persisted_queries = \"safelist\"`".into(),
+            )),
+            (_, None) => Ok(()),
         }
     }
 }
@@ -369,7 +422,14 @@ impl Config {
                 &mut problems,
             );
         }
-        let config = validate(raw, text, &mut problems);
+        let mut config = validate(raw, text, &mut problems);
+        if let Err((key, p)) = config.server.load_safelist(file) {
+            problems.push(locate::key(
+                text,
+                &["server".to_owned(), key.to_owned()],
+                &p,
+            ));
+        }
         // Report in file order, as an editor would list them.
         problems.sort_by_key(|p| (p.line, p.col));
         if problems.is_empty() {

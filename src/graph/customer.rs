@@ -193,6 +193,7 @@ impl Customer {
     /// Personal recommendations: accessories of what the customer wishlisted and recently
     /// bought, wishlisted things weighing more, leaving out what they already have. Computed
     /// per request from their orders, wishlist and the PIM; nothing is stored.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn recommendations(
         &self,
         ctx: &Context<'_>,
@@ -314,11 +315,12 @@ impl Customer {
             })
             .collect()
     }
-    /// The customer's orders, newest first.
+    /// The customer's orders, newest first (at most `server.max_list_size` per page).
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10, validator(minimum = 0, maximum = 100))] first: i32,
+        #[graphql(default = 10, validator(minimum = 0))] first: i32,
         after: Option<String>,
     ) -> Result<OrderConnection> {
         let Some(number) = &self.0.number else {

@@ -11,6 +11,7 @@ pub mod loaders;
 pub mod location;
 pub mod money;
 pub mod order;
+pub mod persisted;
 pub mod product;
 pub mod recommend;
 pub mod subscription;
@@ -202,11 +203,13 @@ impl Query {
         }
     }
 
-    /// The catalogue, a page at a time, in the PIM's order.
+    /// The catalogue, a page at a time, in the PIM's order (at most `server.max_list_size` per
+    /// page).
+    #[graphql(complexity = "limits::page_cost(first, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
+        #[graphql(default = 20, validator(minimum = 1))] first: i32,
         after: Option<String>,
     ) -> Result<Connection<String, Product>> {
         let s = scope(ctx)?;
@@ -450,16 +453,28 @@ pub fn build_schema(
     let mut b = Schema::build(Query, journey::Mutation, subscription::Subscription)
         .register_output_type::<Node>()
         .limit_depth(server.max_depth)
-        .extension(limits::AliasLimit {
-            max: server.max_aliases,
+        .extension(limits::DocumentLimits {
+            max_aliases: server.max_aliases,
+            max_selections: server.max_selections,
+            max_list_size: server.max_list_size,
         })
-        // Automatic persisted queries: clients send a query's hash instead of its text.
-        .extension(ApolloPersistedQueries::new(
-            crate::replicas::PersistedQueries::new(redis),
-        ))
-        // Names the request's trace span after its operation.
-        .extension(crate::trace::OperationNames)
         .limit_complexity(server.max_complexity);
+    b = match (server.persisted_queries, &server.safelist_operations) {
+        // Automatic persisted queries: clients send a query's hash instead of its text.
+        (persisted::PersistedQueries::Automatic, _) => b.extension(ApolloPersistedQueries::new(
+            crate::replicas::PersistedQueries::new(redis),
+        )),
+        (persisted::PersistedQueries::Safelist, Some(list)) => {
+            b.extension(persisted::Gate::Safelist(list.clone()))
+        }
+        // A safelist without its manifest (a config built in code) allows nothing.
+        (persisted::PersistedQueries::Safelist, None) => b.extension(persisted::Gate::Safelist(
+            Arc::new(persisted::Safelist::empty()),
+        )),
+        (persisted::PersistedQueries::Off, _) => b.extension(persisted::Gate::Off),
+    };
+    // Names the request's trace span after its operation.
+    b = b.extension(crate::trace::OperationNames);
     if !server.introspection {
         b = b.disable_introspection();
     }

@@ -236,6 +236,7 @@ impl Product {
     /// Matching accessories: products of the categories configured to go with this one's,
     /// each as the variant sharing the colour of `sku` (else of the selected variant), those
     /// that match first. Computed from the PIM's catalogue; nothing is stored.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn accessories(
         &self,
         ctx: &Context<'_>,
