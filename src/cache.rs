@@ -90,11 +90,6 @@ pub trait BatchGroup {
     fn group(&self) -> Self::Group;
 }
 
-impl BatchGroup for u32 {
-    type Group = ();
-    fn group(&self) {}
-}
-
 /// A batch waiting for a fetch slot, open to other requests' keys until it gets one.
 struct Open<K, V, E> {
     id: u64,
@@ -437,8 +432,7 @@ where
                 if open.get(&group).is_some_and(|o| o.id == id) {
                     open.remove(&group);
                 }
-                let taken = std::mem::take(&mut *keys.lock().unwrap_or_else(|e| e.into_inner()));
-                taken
+                std::mem::take(&mut *keys.lock().unwrap_or_else(|e| e.into_inner()))
             };
             let result = this.load(batch_keys, fetch, tags).await;
             drop(slot);

@@ -8,11 +8,11 @@
 mod common;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema, SimpleObject};
-use common::Running;
+use common::{Kill, Running};
 use samlet::demo::Stack;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 // --- The second subgraph: reviews of Samlet's products, written by Samlet's customers. -----
@@ -97,14 +97,6 @@ async fn reviews_subgraph() -> String {
 }
 
 // --- The gateway. ----------------------------------------------------------------------------
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/federation")

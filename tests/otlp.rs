@@ -10,7 +10,10 @@
 
 #![cfg(all(feature = "demo", feature = "otel"))]
 
+mod common;
+
 use axum::body::Bytes;
+use common::{free_port, Kill};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -19,25 +22,9 @@ use samlet::demo::{DemoStack, Stack};
 use samlet_testkit::WorldConfig;
 use serde_json::json;
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Every export request the receiver got, decoded.
 type Received = Arc<Mutex<Vec<ExportTraceServiceRequest>>>;

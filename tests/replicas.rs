@@ -8,28 +8,12 @@
 
 mod common;
 
-use common::Running;
+use common::{free_port, Kill, Running};
 use samlet::demo::Stack;
 use serde_json::json;
 use std::num::NonZeroU32;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A throwaway redis-server on a free port.
 async fn redis_server() -> (Kill, String) {

@@ -5,28 +5,14 @@
 
 #![cfg(feature = "demo")]
 
+mod common;
+
+use common::{free_port, Kill};
 use serde_json::json;
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 const GOOD_SF_SECRET: &str = "demo-secret";
 const GOOD_AKENEO_PASSWORD: &str = "demo-password";

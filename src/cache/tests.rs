@@ -4,6 +4,11 @@
 use super::*;
 use std::sync::atomic::AtomicUsize;
 
+impl BatchGroup for u32 {
+    type Group = ();
+    fn group(&self) {}
+}
+
 impl Weigh for u32 {
     fn weigh(&self) -> usize {
         4
