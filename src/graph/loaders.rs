@@ -46,7 +46,7 @@ impl Scope {
             move |batch| tokio::spawn(tracing::Instrument::instrument(batch, span.clone())),
             HashMapCache::default(),
         )
-        .delay(std::time::Duration::from_millis(1));
+        .delay(std::time::Duration::ZERO);
         Scope {
             gateway,
             cx,

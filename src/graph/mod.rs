@@ -230,7 +230,8 @@ impl Query {
         };
         let first = first as usize;
         // Vendors may answer fewer items than asked (their page cap): follow their pages until
-        // the connection is full. Each item remembers the page it came from and its place there.
+        // the connection is full. Each item remembers where the page after it starts: its
+        // vendor page and how many of that page's items to skip.
         let mut items: Vec<(String, usize, samlet_connector::model::Product)> =
             Vec::with_capacity(first);
         let mut page_start = vendor_after.clone();
@@ -257,7 +258,14 @@ impl Query {
                     has_next = true;
                     break;
                 }
-                items.push((start.clone(), i, p));
+                // After the last item of a vendor page, the next page starts clean: a client
+                // paging with `endCursor` then costs one vendor page per connection page, not
+                // ever longer prefixes to skip.
+                let resume = match &page.next {
+                    Some(next) if i + 1 == n => (next.clone(), 0),
+                    _ => (start.clone(), i + 1),
+                };
+                items.push((resume.0, resume.1, p));
             }
             to_skip = to_skip.saturating_sub(n);
             match page.next {
@@ -279,8 +287,8 @@ impl Query {
             .filter_map(|(_, _, p)| p.variants.first().map(|v| v.sku.clone()))
             .collect();
         product::prefetch(ctx, &skus, price || price2, stock || stock2).await;
-        for (start, i, p) in items {
-            let cursor = format!("{start}|{}", i + 1);
+        for (resume, skip, p) in items {
+            let cursor = format!("{resume}|{skip}");
             conn.edges.push(Edge::new(
                 ids::encode_cursor(&cursor),
                 Product::new(Arc::new(p)),

@@ -103,17 +103,29 @@ pub fn connect(
     config: &AkeneoConfig,
     policy: UpstreamPolicy,
 ) -> Result<Connector, ConnectorError> {
+    let products = product_source(&name, config, policy)?;
+    let mut connector = Connector::new(name, KIND);
+    connector.products = Some(Arc::new(products));
+    Ok(connector)
+}
+
+/// The product source [`connect`] serves, after checking `config`.
+fn product_source(
+    name: &ConnectorName,
+    config: &AkeneoConfig,
+    policy: UpstreamPolicy,
+) -> Result<products::AkeneoProducts, ConnectorError> {
     let problems = config.validate();
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         return Err(ConnectorError::new(
             ErrorKind::BadRequest,
-            &name,
+            name,
             format!("invalid configuration: {}", list.join("; ")),
         ));
     }
     let base = url::Url::parse(&config.base_url).map_err(|e| {
-        ConnectorError::new(ErrorKind::BadRequest, &name, "invalid base_url").with_source(e)
+        ConnectorError::new(ErrorKind::BadRequest, name, "invalid base_url").with_source(e)
     })?;
     let upstream = Upstream::new(name.clone(), policy)?;
     let client = client::AkeneoClient::new(
@@ -126,14 +138,13 @@ pub fn connect(
             password: config.password.clone(),
         },
     );
-    let mut connector = Connector::new(name, KIND);
-    connector.products = Some(Arc::new(products::AkeneoProducts {
+    Ok(products::AkeneoProducts {
         client: Arc::new(client),
         scopes: config.scopes.clone(),
         attributes: config.attributes.clone(),
         page_size: config.page_size,
-    }));
-    Ok(connector)
+        hints: products::ModelHints::default(),
+    })
 }
 
 #[cfg(test)]

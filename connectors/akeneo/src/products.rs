@@ -4,7 +4,9 @@
 //! Batch reads skip the product-models endpoint: Akeneo returns each variant product with the
 //! values it inherits from its model, so `GET /products?search={"parent":[IN ...]}` alone yields
 //! whole products, one request per 100 variants (Akeneo's page cap), following `_links.next`.
-//! By SKU costs one more request first, to learn each SKU's model. Listing pages through the
+//! By SKU needs each SKU's model first. The connector remembers the model of every variant it
+//! has seen ([`ModelHints`]), so a known SKU costs the one family read; an unknown one costs one
+//! more request before it, to learn its model. Listing pages through the
 //! product models with `pagination_type=search_after` (the stable order Akeneo recommends for
 //! big catalogues) and fetches the page's variants by parent.
 
@@ -30,6 +32,9 @@ const MAX_KEYS_PER_FILTER: usize = MAX_PAGE_SIZE as usize;
 /// run their chunks at most this many at a time.
 const MAX_CONCURRENT_CALLS: usize = 4;
 
+/// How many SKUs' models [`ModelHints`] remembers (about 100 bytes each).
+const MODEL_HINTS: u64 = 50_000;
+
 /// Marks cursors of this connector version, so a foreign or stale cursor is refused.
 const CURSOR_PREFIX: &str = "ak1.";
 
@@ -50,6 +55,61 @@ pub(crate) struct AkeneoProducts {
     pub(crate) scopes: ScopeMapping,
     pub(crate) attributes: AttributeMapping,
     pub(crate) page_size: u32,
+    pub(crate) hints: ModelHints,
+}
+
+/// The model each SKU belonged to when it was last seen, learnt from every variant read.
+///
+/// Only a hint, never an answer: a read by SKU asks for the hinted model's family straight away,
+/// beside nothing else, and takes the SKU from it only if the family (read now) still holds it.
+/// A SKU moved to another model, or deleted, is looked up afresh. So the hint saves a round trip
+/// and can never make an answer stale.
+pub(crate) struct ModelHints(moka::sync::Cache<String, Arc<str>>);
+
+impl Default for ModelHints {
+    fn default() -> Self {
+        ModelHints(moka::sync::Cache::new(MODEL_HINTS))
+    }
+}
+
+impl ModelHints {
+    fn get(&self, sku: &str) -> Option<Arc<str>> {
+        self.0.get(sku)
+    }
+
+    fn learn<'a>(&self, variants: impl IntoIterator<Item = &'a WireProduct>) {
+        for v in variants {
+            if let Some(parent) = &v.parent {
+                if self.0.get(&v.identifier).as_deref() != Some(parent.as_str()) {
+                    self.0
+                        .insert(v.identifier.clone(), Arc::from(parent.as_str()));
+                }
+            }
+        }
+    }
+}
+
+/// Models read with their variants: the assembled products by model code, and the model each
+/// variant read belongs to now (disabled ones too).
+#[derive(Default)]
+struct Families {
+    products: HashMap<String, Product>,
+    parent_of: HashMap<String, String>,
+}
+
+impl Families {
+    fn merge(mut self, other: Families) -> Families {
+        self.products.extend(other.products);
+        self.parent_of.extend(other.parent_of);
+        self
+    }
+
+    /// The product `sku` is a variant of, if it is one of these families' enabled variants.
+    fn holding(&self, sku: &Sku) -> Option<&Product> {
+        let p = self.products.get(self.parent_of.get(sku.as_str())?)?;
+        // A disabled variant is not part of its product, so it finds nothing.
+        p.variant(sku).is_some().then_some(p)
+    }
 }
 
 impl AkeneoProducts {
@@ -113,22 +173,64 @@ impl AkeneoProducts {
     }
 
     /// The products of models `codes` (at most [`MAX_KEYS_PER_FILTER`]), assembled from their
-    /// variant products, by model code.
+    /// variant products.
     async fn by_model_codes(
         &self,
         cx: &RequestContext,
         codes: &[&str],
-    ) -> ConnectorResult<HashMap<String, Product>> {
+    ) -> ConnectorResult<Families> {
         let variants = self.products_where(cx, "parent", codes).await?;
+        self.hints.learn(&variants);
         let media_url = |code: &str| self.client.media_download_url(code);
         let rules = self.rules(cx, &media_url);
-        let mut out = HashMap::with_capacity(codes.len());
+        let mut out = Families::default();
         for (code, members) in group_by_parent(&variants) {
             if let Some(p) = mapping::product(&rules, code, None, &members) {
-                out.insert(code.to_owned(), p);
+                out.products.insert(code.to_owned(), p);
             }
         }
+        out.parent_of = variants
+            .into_iter()
+            .filter_map(|v| Some((v.identifier, v.parent?)))
+            .collect();
         Ok(out)
+    }
+
+    /// The families of models `codes`, any number, in chunks of [`MAX_KEYS_PER_FILTER`].
+    async fn families(&self, cx: &RequestContext, codes: &[&str]) -> ConnectorResult<Families> {
+        let calls = codes
+            .chunks(MAX_KEYS_PER_FILTER)
+            .map(|chunk| self.by_model_codes(cx, chunk))
+            .collect();
+        Ok(bounded(calls)
+            .await?
+            .into_iter()
+            .fold(Families::default(), Families::merge))
+    }
+
+    /// Products by SKU without hints: first the SKUs themselves, to learn their models, then
+    /// each model's whole family of variants.
+    async fn by_sku_unhinted(
+        &self,
+        cx: &RequestContext,
+        skus: &[&str],
+    ) -> ConnectorResult<HashMap<Sku, Product>> {
+        if skus.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let calls = skus
+            .chunks(MAX_KEYS_PER_FILTER)
+            .map(|chunk| self.products_where(cx, "identifier", chunk))
+            .collect();
+        let found = bounded(calls).await?;
+        self.hints.learn(found.iter().flatten());
+        let models = distinct(found.iter().flatten().filter_map(|p| p.parent.as_deref()));
+        let families = self.families(cx, &models).await?;
+        Ok(skus
+            .iter()
+            .map(|s| Sku::new(*s))
+            .filter_map(|sku| Some((sku.clone(), families.holding(&sku)?.clone())))
+            .collect())
     }
 
     /// A page of product models (those `search` selects, if given) with their variants.
@@ -169,6 +271,7 @@ impl AkeneoProducts {
         }
         let codes: Vec<&str> = models.items.iter().map(|m| m.code.as_str()).collect();
         let variants = self.products_where(cx, "parent", &codes).await?;
+        self.hints.learn(&variants);
         let groups: HashMap<&str, Vec<&WireProduct>> =
             group_by_parent(&variants).into_iter().collect();
         let media_url = |code: &str| self.client.media_download_url(code);
@@ -250,14 +353,11 @@ impl ProductSource for AkeneoProducts {
         ids: &[ProductId],
     ) -> ConnectorResult<HashMap<ProductId, Product>> {
         let codes = distinct(ids.iter().map(ProductId::as_str));
-        let calls = codes
-            .chunks(MAX_KEYS_PER_FILTER)
-            .map(|chunk| self.by_model_codes(cx, chunk))
-            .collect();
-        let chunks = bounded(calls).await?;
-        Ok(chunks
+        Ok(self
+            .families(cx, &codes)
+            .await?
+            .products
             .into_iter()
-            .flatten()
             .map(|(code, p)| (ProductId::new(code), p))
             .collect())
     }
@@ -268,36 +368,32 @@ impl ProductSource for AkeneoProducts {
         skus: &[Sku],
     ) -> ConnectorResult<HashMap<Sku, Product>> {
         let wanted = distinct(skus.iter().map(Sku::as_str));
-        // First the SKUs themselves, to learn their models...
-        let calls = wanted
-            .chunks(MAX_KEYS_PER_FILTER)
-            .map(|chunk| self.products_where(cx, "identifier", chunk))
-            .collect();
-        let found = bounded(calls).await?;
-        let parent_of: HashMap<&str, &str> = found
+        let (hinted, unknown): (Vec<_>, Vec<_>) = wanted
             .iter()
-            .flatten()
-            .filter_map(|p| Some((p.identifier.as_str(), p.parent.as_deref()?)))
-            .collect();
-        // ...then each model's whole family of variants.
-        let models = distinct(wanted.iter().filter_map(|s| parent_of.get(s).copied()));
-        let calls = models
-            .chunks(MAX_KEYS_PER_FILTER)
-            .map(|chunk| self.by_model_codes(cx, chunk))
-            .collect();
-        let products: HashMap<String, Product> =
-            bounded(calls).await?.into_iter().flatten().collect();
-        let mut out = HashMap::with_capacity(wanted.len());
-        for sku in wanted {
+            .map(|sku| (*sku, self.hints.get(sku)))
+            .partition(|(_, model)| model.is_some());
+        let unknown: Vec<&str> = unknown.into_iter().map(|(sku, _)| sku).collect();
+        let models = distinct(hinted.iter().filter_map(|(_, m)| m.as_deref()));
+        // The hinted models' families and the unknown SKUs' lookups go out together.
+        let (families, mut out) = futures::try_join!(
+            self.families(cx, &models),
+            self.by_sku_unhinted(cx, &unknown)
+        )?;
+        let mut moved = Vec::new();
+        for (sku, _) in hinted {
             let sku = Sku::new(sku);
-            let Some(p) = parent_of.get(sku.as_str()).and_then(|m| products.get(*m)) else {
-                continue;
-            };
-            // A disabled variant is not part of its product, so it finds nothing.
-            if p.variant(&sku).is_some() {
-                out.insert(sku, p.clone());
+            match families.holding(&sku) {
+                Some(p) => {
+                    out.insert(sku, p.clone());
+                }
+                // Read now as a variant of its hinted model, but disabled: not found.
+                None if families.parent_of.contains_key(sku.as_str()) => {}
+                // No longer among its hinted model's variants: look it up afresh.
+                None => moved.push(sku),
             }
         }
+        let moved: Vec<&str> = moved.iter().map(Sku::as_str).collect();
+        out.extend(self.by_sku_unhinted(cx, &moved).await?);
         Ok(out)
     }
 
@@ -338,6 +434,43 @@ fn models_page(page: crate::client::WirePage<WireProductModel>) -> ModelsPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hint gone wrong (the SKU moved to another model since it was learnt) costs requests,
+    /// never a wrong answer.
+    #[tokio::test]
+    async fn a_sku_whose_hinted_model_no_longer_holds_it_is_looked_up_afresh() {
+        use crate::simulator;
+        use samlet_testkit::{World, WorldConfig};
+        let world = Arc::new(World::new(WorldConfig::default()));
+        let sim = simulator::start_with(world.clone(), 0, Default::default())
+            .await
+            .unwrap();
+        let source = crate::product_source(
+            &ConnectorName::new("pim"),
+            &simulator::demo_config(&sim.base_url()),
+            UpstreamPolicy::default(),
+        )
+        .unwrap();
+        let cx = RequestContext::default();
+        let sku = world.skus(7)[0].clone();
+        let elsewhere = World::product_id(8);
+        source
+            .hints
+            .0
+            .insert(sku.as_str().to_owned(), Arc::from(elsewhere.as_str()));
+
+        let got = source.products_by_sku(&cx, &[sku.clone()]).await.unwrap();
+        assert_eq!(got[&sku].id, World::product_id(7));
+        let data = |s: &samlet_testkit::sim::SimServer| s.control.stats.count("GET /api/rest/v1");
+        // The wrong family, then the SKU itself, then its real family.
+        assert_eq!(data(&sim), 3);
+        assert_eq!(
+            source.hints.get(sku.as_str()).as_deref(),
+            Some(World::product_id(7).as_str())
+        );
+        source.products_by_sku(&cx, &[sku.clone()]).await.unwrap();
+        assert_eq!(data(&sim), 4, "learnt anew: one request");
+    }
 
     #[test]
     fn cursors_wrap_akeneo_s_token_and_refuse_foreign_ones() {

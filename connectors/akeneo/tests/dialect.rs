@@ -126,6 +126,70 @@ async fn forty_eight_skus_cost_one_request_for_the_skus_and_one_per_hundred_vari
 }
 
 #[tokio::test]
+async fn a_sku_seen_before_costs_one_request_its_family() {
+    let s = setup(SimOptions::default()).await;
+    let c = connector(&simulator::demo_config(&s.sim.base_url()));
+    let cx = RequestContext::default();
+    let stats = &s.sim.control.stats;
+    let idx = sample(&s.world);
+    let first: Vec<Sku> = idx[..10]
+        .iter()
+        .map(|&i| s.world.skus(i)[0].clone())
+        .collect();
+
+    let cold = products(&c).products_by_sku(&cx, &first).await.unwrap();
+    assert_eq!(stats.count(DATA), 2, "identifiers, then families");
+    let warm = products(&c).products_by_sku(&cx, &first).await.unwrap();
+    assert_eq!(stats.count(DATA), 3, "the models are known: families only");
+    assert_eq!(warm.len(), 10);
+    for sku in &first {
+        assert_eq!(warm[sku], cold[sku], "{sku}");
+    }
+
+    // A listing page teaches every variant it shows: any of them is one request away.
+    let page = products(&c)
+        .list_products(
+            &cx,
+            &PageRequest {
+                first: 5,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    let listed: Vec<Sku> = page
+        .items
+        .iter()
+        .map(|p| p.variants.last().unwrap().sku.clone())
+        .collect();
+    let before = stats.count(DATA);
+    let got = products(&c).products_by_sku(&cx, &listed).await.unwrap();
+    assert_eq!(stats.count(DATA), before + 1, "{:?}", stats.routes());
+    for (sku, p) in listed.iter().zip(&page.items) {
+        assert_eq!(got[sku].id, p.id, "{sku}");
+    }
+
+    // Known and unknown SKUs together: the families of the known go beside the lookup of the
+    // unknown, and every SKU is answered.
+    let mixed: Vec<Sku> = first[..3]
+        .iter()
+        .cloned()
+        .chain(idx[20..23].iter().map(|&i| s.world.skus(i)[0].clone()))
+        .collect();
+    let got = products(&c).products_by_sku(&cx, &mixed).await.unwrap();
+    assert_eq!(got.len(), 6);
+    for sku in &mixed {
+        assert!(got[sku].variant(sku).is_some(), "{sku}");
+    }
+    // Unknown SKUs are absent, hinted or not.
+    let none = products(&c)
+        .products_by_sku(&cx, &[Sku::new("NO-SUCH-SKU")])
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[tokio::test]
 async fn batches_beyond_a_hundred_keys_are_chunked_at_akeneo_s_cap() {
     let s = setup(SimOptions::default()).await;
     let c = connector(&simulator::demo_config(&s.sim.base_url()));
