@@ -1,11 +1,12 @@
-//! Per-request DataLoaders, one key type per capability: every key a query asks for in one
+//! Per-request loaders ([`Batcher`]), one key type per capability: every key a query asks for in one
 //! tick of the executor is gathered into one batch call per upstream, so a listing of 48
 //! products with price and stock costs one call per upstream, not 48. Results are cached for
 //! the request, which also lets a resolver start a load early (see `Query::product`) and the
 //! field that needs it later find it done.
 
+use super::batch::{BatchLost, Batcher};
 use crate::gateway::{Gateway, PriceCacheKey};
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::dataloader::Loader;
 use futures::future::join_all;
 use samlet_connector::context::RequestContext;
 use samlet_connector::ids::{ConnectorName, CustomerNumber, OrderNumber, ProductId, Sku};
@@ -24,7 +25,7 @@ pub struct Scope {
     /// The request's context.
     pub cx: RequestContext,
     /// The request's loader.
-    pub loader: DataLoader<Traced, HashMapCache>,
+    pub loader: Batcher<Traced>,
     /// Customers this request recognised (for the channel figures).
     pub recognised: Arc<std::sync::Mutex<Vec<CustomerNumber>>>,
     /// Cached answers this request was served stale, and the paths they answered.
@@ -36,17 +37,14 @@ impl Scope {
     pub fn new(gateway: Arc<Gateway>, cx: RequestContext) -> Scope {
         let stale = Arc::new(StaleLog::default());
         // Batches run as tasks of their own, inside the request's trace span.
-        let span = tracing::Span::current();
-        let loader = DataLoader::with_cache(
+        let loader = Batcher::new(
             Traced(Upstreams {
                 gateway: gateway.clone(),
                 cx: cx.clone(),
                 stale: stale.clone(),
             }),
-            move |batch| tokio::spawn(tracing::Instrument::instrument(batch, span.clone())),
-            HashMapCache::default(),
-        )
-        .delay(std::time::Duration::ZERO);
+            tracing::Span::current(),
+        );
         Scope {
             gateway,
             cx,
@@ -161,6 +159,16 @@ pub struct ProductBySku(pub Sku);
 /// Key: a customer's latest orders, at most `limit`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CustomerOrders(pub CustomerNumber, pub usize);
+
+impl From<BatchLost> for Failure {
+    fn from(_: BatchLost) -> Self {
+        Arc::new(ConnectorError::new(
+            samlet_connector::ErrorKind::Unavailable,
+            &ConnectorName::new("gateway"),
+            "the batch loading this data stopped before it answered",
+        ))
+    }
+}
 
 fn shared<T>(r: Result<T, ConnectorError>) -> Result<T, Failure> {
     r.map_err(Arc::new)

@@ -2,6 +2,7 @@
 //! everything else through the request's loaders.
 
 pub mod access;
+pub mod batch;
 pub mod customer;
 pub mod errors;
 pub mod ids;
