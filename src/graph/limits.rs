@@ -66,9 +66,58 @@ pub struct DocumentLimits {
     pub max_list_size: usize,
 }
 
-impl ExtensionFactory for DocumentLimits {
+/// The most query text [`Documents`] keeps parsed, in bytes of text (a parsed document takes
+/// a few times its text).
+const PARSED_TEXT_BYTES: u64 = 2 * 1024 * 1024;
+
+/// [`DocumentLimits`] as the schema's extension, remembering the documents it parsed.
+///
+/// A storefront sends the same few query texts over and over with other variables: each is
+/// parsed and checked against the fixed limits (aliases, expanded selections) once, then
+/// copied for the executor (several times cheaper than parsing it again). Page sizes depend on
+/// the variables and are checked on every request. Only documents that parse are kept.
+#[derive(Clone)]
+pub struct Documents {
+    limits: DocumentLimits,
+    parsed: moka::sync::Cache<String, Arc<Checked>>,
+}
+
+/// A parsed document and its verdict on the limits that do not depend on variables.
+struct Checked {
+    doc: ExecutableDocument,
+    fixed: Result<(), ServerError>,
+}
+
+impl Documents {
+    /// The extension enforcing `limits`.
+    pub fn new(limits: DocumentLimits) -> Self {
+        Documents {
+            limits,
+            parsed: moka::sync::Cache::builder()
+                .weigher(|text: &String, _| u32::try_from(text.len()).unwrap_or(u32::MAX))
+                .max_capacity(PARSED_TEXT_BYTES)
+                .build(),
+        }
+    }
+
+    /// `query` parsed and checked against the fixed limits, from memory when seen before.
+    fn checked(&self, query: &str) -> ServerResult<Arc<Checked>> {
+        if let Some(c) = self.parsed.get(query) {
+            return Ok(c);
+        }
+        let doc = async_graphql::parser::parse_query(query)?;
+        let fixed = self.limits.check_fixed(&doc);
+        let c = Arc::new(Checked { doc, fixed });
+        if (query.len() as u64) < PARSED_TEXT_BYTES / 16 {
+            self.parsed.insert(query.to_owned(), c.clone());
+        }
+        Ok(c)
+    }
+}
+
+impl ExtensionFactory for Documents {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
+        Arc::new(self.clone())
     }
 }
 
@@ -259,6 +308,12 @@ fn refusal(code: &'static str, message: String) -> ServerError {
 impl DocumentLimits {
     /// Checks a parsed document (with the request's variables) against the limits.
     pub fn check(&self, doc: &ExecutableDocument, vars: &Variables) -> Result<(), ServerError> {
+        self.check_fixed(doc)?;
+        self.check_pages(doc, vars)
+    }
+
+    /// The limits that do not depend on variables: aliases and expanded selections.
+    fn check_fixed(&self, doc: &ExecutableDocument) -> Result<(), ServerError> {
         let n = aliases(doc);
         if n > self.max_aliases {
             return Err(refusal(
@@ -284,6 +339,11 @@ impl DocumentLimits {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Page sizes, literal or from `vars`.
+    fn check_pages(&self, doc: &ExecutableDocument, vars: &Variables) -> Result<(), ServerError> {
         match page_problem(doc, vars, self.max_list_size) {
             Some(PageProblem::TooLarge(field, arg, n)) => Err(refusal(
                 BAD_USER_INPUT,
@@ -302,7 +362,7 @@ impl DocumentLimits {
 }
 
 #[async_trait::async_trait]
-impl Extension for DocumentLimits {
+impl Extension for Documents {
     /// Runs after the other extensions prepared the request (so a persisted query is checked
     /// too), parses it once and hands the parsed document on.
     async fn prepare_request(
@@ -319,9 +379,20 @@ impl Extension for DocumentLimits {
             .get(&std::any::TypeId::of::<Operation>())
             .and_then(|d| d.downcast_ref::<Operation>())
             .cloned();
-        // Parses once (the schema then reuses the document) or takes the persisted one.
-        let doc = request.parsed_query()?;
-        self.check(doc, &vars)?;
+        // Parsed once per text (the schema then takes a copy). Automatic persisted queries
+        // hand over their stored document with no text.
+        let checked;
+        let doc = if request.query.is_empty() {
+            let doc = request.parsed_query()?;
+            self.limits.check_fixed(doc)?;
+            doc
+        } else {
+            checked = self.checked(&request.query)?;
+            checked.fixed.clone()?;
+            request.set_parsed_query(checked.doc.clone());
+            &checked.doc
+        };
+        self.limits.check_pages(doc, &vars)?;
         if let Some(op) = op {
             if runs_mutation(doc, name.as_deref()) {
                 if op.via_get {
@@ -418,6 +489,42 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_remembered_document_is_still_checked_with_each_request_s_variables() {
+        let docs = Documents::new(DocumentLimits {
+            max_aliases: 1,
+            max_selections: 100,
+            max_list_size: 10,
+        });
+        let q = "query($n: Int) { products(first: $n) { nodes { name } } }";
+        let pages = |n: i32| {
+            let c = docs.checked(q).unwrap();
+            c.fixed.clone()?;
+            let vars = Variables::from_json(serde_json::json!({ "n": n }));
+            docs.limits.check_pages(&c.doc, &vars)
+        };
+        assert!(pages(5).is_ok());
+        assert!(Arc::ptr_eq(
+            &docs.checked(q).unwrap(),
+            &docs.checked(q).unwrap()
+        ));
+        assert!(pages(50)
+            .unwrap_err()
+            .message
+            .contains("`first` on `products` is 50"));
+        assert!(pages(10).is_ok());
+        // The fixed verdict is remembered with the document, refusals too.
+        let bomb = "{ a: products { nodes { name } } b: products { nodes { name } } }";
+        for _ in 0..2 {
+            let c = docs.checked(bomb).unwrap();
+            assert!(c.fixed.clone().unwrap_err().message.contains("2 aliases"));
+        }
+        // What does not parse is refused each time and not kept.
+        assert!(docs.checked("{ products(").is_err());
+        docs.parsed.run_pending_tasks();
+        assert_eq!(docs.parsed.entry_count(), 2);
+    }
+
     #[tokio::test]
     async fn persisted_queries_register_and_run_and_still_count_aliases() {
         use async_graphql::extensions::apollo_persisted_queries::{
@@ -432,11 +539,11 @@ mod tests {
             }
         }
         let schema = Schema::build(Q, EmptyMutation, EmptySubscription)
-            .extension(DocumentLimits {
+            .extension(Documents::new(DocumentLimits {
                 max_aliases: 2,
                 max_selections: 100,
                 max_list_size: 10,
-            })
+            }))
             .extension(ApolloPersistedQueries::new(LruCacheStorage::new(8)))
             .finish();
         let with = |query: &str, hash: &str| {

@@ -462,11 +462,11 @@ pub fn build_schema(
     let mut b = Schema::build(Query, journey::Mutation, subscription::Subscription)
         .register_output_type::<Node>()
         .limit_depth(server.max_depth)
-        .extension(limits::DocumentLimits {
+        .extension(limits::Documents::new(limits::DocumentLimits {
             max_aliases: server.max_aliases,
             max_selections: server.max_selections,
             max_list_size: server.max_list_size,
-        })
+        }))
         .limit_complexity(server.max_complexity);
     b = match (server.persisted_queries, &server.safelist_operations) {
         // Automatic persisted queries: clients send a query's hash instead of its text.
