@@ -107,7 +107,13 @@ impl App {
         let mut router = Router::new()
             .route(
                 "/graphql",
-                get(crate::realtime::transport::get_or_upgrade).post(graphql_post),
+                get(crate::realtime::transport::get_or_upgrade)
+                    .post(graphql_post)
+                    // At most so many GraphQL requests at work at once; the others wait their
+                    // turn (inside the request deadline). Probes and webhooks never queue.
+                    .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                        self.config.server.max_concurrent_requests.max(1),
+                    )),
             )
             .route("/health", get(|| async { "ok" }))
             .route("/ready", get(ready))
@@ -120,7 +126,7 @@ impl App {
         }
         router
             .with_state(self.state.clone())
-            // Bound the work one request can cause: a deadline for the whole request...
+            // Bound the work requests can cause: a deadline for the whole request...
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::GATEWAY_TIMEOUT,
                 self.config.server.request_timeout,

@@ -584,3 +584,64 @@ async fn a_failing_vendor_is_answered_from_a_stale_entry_within_the_bound_and_ma
         "{v:#}"
     );
 }
+
+/// With `max_concurrent_requests = 1`, a request stuck on a hung vendor holds the only slot:
+/// the next GraphQL request waits for it (and is then served), while `/health` answers at once.
+#[tokio::test]
+async fn requests_past_the_concurrency_limit_wait_their_turn_and_probes_do_not() {
+    let g = Running::start_with(Stack::A, |c| {
+        c.server.max_concurrent_requests = 1;
+        c.cache.locations = samlet::cache::CachePolicy {
+            ttl: Duration::ZERO,
+            stale_for: Duration::ZERO,
+        };
+        for s in &mut c.connectors {
+            s.policy.timeout = TIMEOUT;
+            s.policy.deadline = DEADLINE;
+            s.policy.retries = 0;
+        }
+    })
+    .await;
+    faults(
+        &g,
+        "erp",
+        FaultPlan {
+            hang_next: 1,
+            ..FaultPlan::default()
+        },
+    );
+    let stuck = g.query_with("{ locations { code } }", json!({}), &[]);
+    let waiting = async {
+        // Let the stuck request take the slot first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let health = g
+            .http
+            .get(format!("{}/health", g.url))
+            .send()
+            .await
+            .unwrap();
+        let health_done = Instant::now();
+        assert_eq!(health.status(), 200);
+        let v = g.query_with("{ locations { code } }", json!({}), &[]).await;
+        (health_done, Instant::now(), v)
+    };
+    let ((stuck_v, stuck_done), (health_done, served, served_v)) = tokio::join!(
+        async {
+            let v = stuck.await;
+            (v, Instant::now())
+        },
+        waiting
+    );
+    assert_eq!(
+        stuck_v["errors"][0]["extensions"]["connector"], "erp",
+        "{stuck_v:#}"
+    );
+    assert!(health_done < stuck_done, "the probe waited for the slot");
+    assert!(served > stuck_done, "the second query ran beside the first");
+    assert!(
+        served_v["data"]["locations"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "{served_v:#}"
+    );
+}

@@ -120,6 +120,10 @@ pub struct ServerConfig {
     /// Most operations one JSON-array batch request may hold; 0 (the default) turns batching
     /// off.
     pub max_batch: usize,
+    /// Most requests executed at once; further ones wait (within `request_timeout`) holding
+    /// only their connection. Bounds memory under many connections; the gateway's one core is
+    /// saturated long before.
+    pub max_concurrent_requests: usize,
     /// Persisted queries: `"automatic"` (clients register queries by hash; any query runs),
     /// `"safelist"` (only the operations in `safelist` run) or `"off"`.
     pub persisted_queries: crate::graph::persisted::PersistedQueries,
@@ -155,6 +159,7 @@ impl Default for ServerConfig {
             max_selections: 2_000,
             max_list_size: 100,
             max_batch: 0,
+            max_concurrent_requests: 256,
             persisted_queries: Default::default(),
             safelist: None,
             safelist_operations: None,
