@@ -459,7 +459,10 @@ mod tests {
             .0
             .insert(sku.as_str().to_owned(), Arc::from(elsewhere.as_str()));
 
-        let got = source.products_by_sku(&cx, &[sku.clone()]).await.unwrap();
+        let got = source
+            .products_by_sku(&cx, std::slice::from_ref(&sku))
+            .await
+            .unwrap();
         assert_eq!(got[&sku].id, World::product_id(7));
         let data = |s: &samlet_testkit::sim::SimServer| s.control.stats.count("GET /api/rest/v1");
         // The wrong family, then the SKU itself, then its real family.
@@ -468,7 +471,10 @@ mod tests {
             source.hints.get(sku.as_str()).as_deref(),
             Some(World::product_id(7).as_str())
         );
-        source.products_by_sku(&cx, &[sku.clone()]).await.unwrap();
+        source
+            .products_by_sku(&cx, std::slice::from_ref(&sku))
+            .await
+            .unwrap();
         assert_eq!(data(&sim), 4, "learnt anew: one request");
     }
 
