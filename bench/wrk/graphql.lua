@@ -6,6 +6,8 @@
 --   BENCH_BODIES   file with one JSON request body per line (required)
 --   BENCH_HEADERS  extra headers, "name: value" separated by "|" (optional)
 --   BENCH_CHECK    "1" (default) counts answers whose body carries GraphQL "errors" or no "data"
+--   BENCH_SALT     replaces "@SALT@" in the bodies, with the thread's id after it (fresh
+--                  idempotency keys for each run of the checkout workload)
 
 local bodies_file = os.getenv("BENCH_BODIES")
 local check = (os.getenv("BENCH_CHECK") or "1") == "1"
@@ -35,6 +37,13 @@ function init(args)
   end
   f:close()
   assert(#bodies > 0, bodies_file .. " has no request bodies")
+  local salt = os.getenv("BENCH_SALT")
+  if salt then
+    salt = salt .. "t" .. (id or 1)
+    for k, b in ipairs(bodies) do
+      bodies[k] = string.gsub(b, "@SALT@", salt)
+    end
+  end
   -- Threads start at different places in the key list.
   i = ((id or 1) * 7919) % #bodies
   wrk.method = "POST"
@@ -59,6 +68,10 @@ if check then
     answers = answers + 1
     if status == 200 and (string.find(body, '"errors"', 1, true) or not string.find(body, '"data":{', 1, true)) then
       gqlerrors = gqlerrors + 1
+      if gqlerrors == 1 then
+        -- The first error answer of each thread, for the logs.
+        io.stderr:write("first error answer: " .. string.sub(body, 1, 400) .. "\n")
+      end
     end
   end
 end
