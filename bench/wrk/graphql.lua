@@ -70,7 +70,8 @@ if check then
       gqlerrors = gqlerrors + 1
       if gqlerrors == 1 then
         -- The first error answer of each thread, for the logs.
-        io.stderr:write("first error answer: " .. string.sub(body, 1, 400) .. "\n")
+        local at = string.find(body, '"errors"', 1, true) or 1
+        io.stderr:write("first error answer: " .. string.sub(body, at, at + 400) .. "\n")
       end
     end
   end
