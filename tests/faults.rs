@@ -611,9 +611,13 @@ async fn requests_past_the_concurrency_limit_wait_their_turn_and_probes_do_not()
         },
     );
     let stuck = g.query_with("{ locations { code } }", json!({}), &[]);
+    let erp = &g.stack.simulator("erp").expect("erp").control.stats;
+    let before = erp.total();
     let waiting = async {
-        // Let the stuck request take the slot first.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The stuck request holds the slot once the ERP has its (hanging) call.
+        while erp.total() == before {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let health = g
             .http
             .get(format!("{}/health", g.url))
