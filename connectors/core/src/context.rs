@@ -197,19 +197,20 @@ impl Locale {
 impl FromStr for Locale {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut parts = s.split(['-', '_']);
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(l), Some(c), None)
-                if l.len() == 2
-                    && c.len() == 2
-                    && l.bytes().all(|b| b.is_ascii_alphabetic())
-                    && c.bytes().all(|b| b.is_ascii_alphabetic()) =>
+        // Parsed for every localised value a vendor sends, so built without formatting.
+        match *s.as_bytes() {
+            [l1, l2, b'-' | b'_', c1, c2]
+                if [l1, l2, c1, c2].iter().all(u8::is_ascii_alphabetic) =>
             {
-                Ok(Locale(format!(
-                    "{}-{}",
-                    l.to_ascii_lowercase(),
-                    c.to_ascii_uppercase()
-                )))
+                let mut out = String::with_capacity(5);
+                out.extend([
+                    char::from(l1.to_ascii_lowercase()),
+                    char::from(l2.to_ascii_lowercase()),
+                    '-',
+                    char::from(c1.to_ascii_uppercase()),
+                    char::from(c2.to_ascii_uppercase()),
+                ]);
+                Ok(Locale(out))
             }
             _ => Err(format!(
                 "`{s}` is not a locale of the form ll-CC (e.g. da-DK)"
@@ -295,6 +296,27 @@ impl Default for RequestContext {
             currency: Currency::DKK,
             customer_group: None,
             caller: Caller::Anonymous,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locales_parse_from_either_separator_in_any_case_and_nothing_else() {
+        for (s, want) in [("da_DK", "da-DK"), ("DA-dk", "da-DK"), ("sv-SE", "sv-SE")] {
+            assert_eq!(s.parse::<Locale>().unwrap().to_string(), want, "{s}");
+        }
+        for bad in [
+            "", "da", "da-DKK", "d1-DK", "da/DK", "da-D", "æø-DK", "da--K",
+        ] {
+            let e = bad.parse::<Locale>().unwrap_err();
+            assert!(
+                e.contains("is not a locale of the form ll-CC"),
+                "{bad}: {e}"
+            );
         }
     }
 }
