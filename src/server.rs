@@ -112,7 +112,7 @@ impl App {
                     // At most so many GraphQL requests at work at once; the others wait their
                     // turn (inside the request deadline). Probes and webhooks never queue.
                     .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-                        self.config.server.max_concurrent_requests.max(1),
+                        self.config.server.max_concurrent_requests,
                     )),
             )
             .route("/health", get(|| async { "ok" }))

@@ -38,14 +38,7 @@ async fn traffic(g: &Running) {
 }
 
 async fn dashboard_data(g: &Running) -> Value {
-    g.http
-        .get(format!("{}/dashboard/data", g.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    g.get("/dashboard/data").await.json().await.unwrap()
 }
 
 fn system<'a>(d: &'a Value, name: &str) -> &'a Value {
@@ -145,15 +138,7 @@ async fn the_dashboard_shows_systems_and_channels_and_a_stopped_system_turns_dow
     );
 
     // Prometheus text with the same figures.
-    let metrics = g
-        .http
-        .get(format!("{}/metrics", g.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = g.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("samlet_upstream_requests_total{connector=\"pim\",kind=\"akeneo\"}"),
         "{metrics}"

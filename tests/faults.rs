@@ -618,12 +618,7 @@ async fn requests_past_the_concurrency_limit_wait_their_turn_and_probes_do_not()
         while erp.total() == before {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let health = g
-            .http
-            .get(format!("{}/health", g.url))
-            .send()
-            .await
-            .unwrap();
+        let health = g.get("/health").await;
         let health_done = Instant::now();
         assert_eq!(health.status(), 200);
         let v = g.query_with("{ locations { code } }", json!({}), &[]).await;

@@ -458,22 +458,8 @@ async fn global_ids_resolve_through_node(stack: Stack) {
 
 async fn the_server_answers_health_readiness_the_ide_and_bad_requests(stack: Stack) {
     let g = Running::start(stack).await;
-    let health = g
-        .http
-        .get(format!("{}/health", g.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
-    let ready: Value = g
-        .http
-        .get(format!("{}/ready", g.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(g.get("/health").await.status(), 200);
+    let ready: Value = g.get("/ready").await.json().await.unwrap();
     assert_eq!(ready["connectors"].as_array().unwrap().len(), 4);
     let ide = g
         .http

@@ -120,9 +120,9 @@ pub struct ServerConfig {
     /// Most operations one JSON-array batch request may hold; 0 (the default) turns batching
     /// off.
     pub max_batch: usize,
-    /// Most requests executed at once; further ones wait (within `request_timeout`) holding
-    /// only their connection. Bounds memory under many connections; the gateway's one core is
-    /// saturated long before.
+    /// Most GraphQL requests executed at once (at least 1); further ones wait (within
+    /// `request_timeout`) holding only their connection. Bounds memory under many connections;
+    /// the gateway's one core is saturated long before.
     pub max_concurrent_requests: usize,
     /// Persisted queries: `"automatic"` (clients register queries by hash; any query runs),
     /// `"safelist"` (only the operations in `safelist` run) or `"off"`.
@@ -709,6 +709,13 @@ fn validate(raw: RawConfig, text: &str, problems: &mut Vec<Located>) -> Config {
     }
     for (path, message) in raw.realtime.problems() {
         problems.push(locate::key(text, &path, &message));
+    }
+    if raw.server.max_concurrent_requests == 0 {
+        problems.push(locate::key(
+            text,
+            &["server".to_owned(), "max_concurrent_requests".to_owned()],
+            "must be at least 1 (requests beyond it wait their turn)",
+        ));
     }
     Config {
         server: raw.server,

@@ -140,3 +140,14 @@ fn auth_needs_exactly_one_key_source_and_takes_secrets_from_the_environment() {
         .to_string();
     assert!(e.contains("jwks_uri"), "{e}");
 }
+
+#[test]
+fn no_room_for_requests_is_refused_at_its_line() {
+    let e = parse("[server]\nmax_concurrent_requests = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("test.toml:2:1: server.max_concurrent_requests: must be at least 1"),
+        "{e}"
+    );
+}

@@ -42,10 +42,9 @@ struct Round<K, V, E> {
     loaded: HashMap<K, V>,
     /// Keys waiting for the batch that has not left yet.
     keys: HashSet<K>,
-    /// Everyone waiting for that batch.
+    /// Everyone waiting for that batch; the first of them started its task, so the batch exists
+    /// exactly while someone waits.
     waiters: Vec<oneshot::Sender<Answer<K, V, E>>>,
-    /// Whether that batch's task exists (it leaves when its gate opens).
-    open: bool,
 }
 
 impl<K, V, E> Default for Round<K, V, E> {
@@ -54,7 +53,6 @@ impl<K, V, E> Default for Round<K, V, E> {
             loaded: HashMap::new(),
             keys: HashSet::new(),
             waiters: Vec::new(),
-            open: false,
         }
     }
 }
@@ -109,11 +107,11 @@ impl<L: Send + Sync + 'static> Batcher<L> {
                 return Ok(out);
             }
             round.keys.extend(wanted.iter().cloned());
+            // The first load of a round starts its batch, behind a gate.
+            let first = round.waiters.is_empty();
             let (tx, rx) = oneshot::channel();
             round.waiters.push(tx);
-            // The first load of a round starts its batch, behind a gate.
-            let gate = (!round.open).then(|| {
-                round.open = true;
+            let gate = first.then(|| {
                 let (open, gate) = oneshot::channel::<()>();
                 let task = Self::batch::<K>(self.inner.clone(), gate);
                 tokio::spawn(tracing::Instrument::instrument(
@@ -155,7 +153,6 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         let (keys, waiters) = {
             let mut rounds = inner.rounds.lock().unwrap_or_else(|e| e.into_inner());
             let round = round_of::<K, L>(&mut rounds);
-            round.open = false;
             (
                 round.keys.drain().collect::<Vec<K>>(),
                 std::mem::take(&mut round.waiters),

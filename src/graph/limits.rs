@@ -70,6 +70,9 @@ pub struct DocumentLimits {
 /// a few times its text).
 const PARSED_TEXT_BYTES: u64 = 2 * 1024 * 1024;
 
+/// The longest text kept: a longer one is parsed each time rather than evict many short ones.
+const KEPT_TEXT_BYTES: usize = (PARSED_TEXT_BYTES / 16) as usize;
+
 /// [`DocumentLimits`] as the schema's extension, remembering the documents it parsed.
 ///
 /// A storefront sends the same few query texts over and over with other variables: each is
@@ -108,7 +111,7 @@ impl Documents {
         let doc = async_graphql::parser::parse_query(query)?;
         let fixed = self.limits.check_fixed(&doc);
         let c = Arc::new(Checked { doc, fixed });
-        if (query.len() as u64) < PARSED_TEXT_BYTES / 16 {
+        if query.len() <= KEPT_TEXT_BYTES {
             self.parsed.insert(query.to_owned(), c.clone());
         }
         Ok(c)

@@ -262,11 +262,11 @@ impl Query {
                 // After the last item of a vendor page, the next page starts clean: a client
                 // paging with `endCursor` then costs one vendor page per connection page, not
                 // ever longer prefixes to skip.
-                let resume = match &page.next {
+                let (resume, skip) = match &page.next {
                     Some(next) if i + 1 == n => (next.clone(), 0),
                     _ => (start.clone(), i + 1),
                 };
-                items.push((resume.0, resume.1, p));
+                items.push((resume, skip, p));
             }
             to_skip = to_skip.saturating_sub(n);
             match page.next {

@@ -177,6 +177,15 @@ impl Running {
             .sum()
     }
 
+    /// A plain GET of `path` (e.g. `"/health"`) on the gateway.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
     pub fn reset_counts(&self) {
         for m in &self.stack.members {
             m.simulator.control.stats.reset();

@@ -222,8 +222,8 @@ impl AkeneoProducts {
             .chunks(MAX_KEYS_PER_FILTER)
             .map(|chunk| self.products_where(cx, "identifier", chunk))
             .collect();
+        // (The families read next teach the hints, disabled variants too.)
         let found = bounded(calls).await?;
-        self.hints.learn(found.iter().flatten());
         let models = distinct(found.iter().flatten().filter_map(|p| p.parent.as_deref()));
         let families = self.families(cx, &models).await?;
         Ok(skus
